@@ -1,0 +1,42 @@
+# Everything a fresh machine needs: uv (installed with pip when missing), the locked Python
+# packages, and Java for the Spark parity test. `make demo` and `make test` bootstrap themselves.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := python3 -m uv
+endif
+RUN := $(UV) run --frozen --no-sync
+export UV_COMPILE_BYTECODE := 1
+
+.PHONY: setup demo test check lint typecheck bench clean
+
+setup: .venv/.driftpilot-synced
+
+.venv/.driftpilot-synced: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@command -v java >/dev/null 2>&1 || { \
+	  echo "installing Java (needed by the Spark parity test)"; \
+	  (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless) >/dev/null; }
+	$(UV) sync --frozen
+	@touch $@
+
+demo: setup
+	$(RUN) driftpilot demo --dir demo-data
+
+test: setup
+	$(RUN) pytest -q
+
+lint: setup
+	$(RUN) ruff check src tests benchmarks
+	$(RUN) ruff format --check src tests benchmarks
+
+typecheck: setup
+	$(RUN) mypy
+
+check: lint typecheck test
+
+bench: setup
+	$(RUN) python benchmarks/drift/run.py
+
+clean:
+	rm -rf .venv demo-data .pytest_cache .mypy_cache .ruff_cache

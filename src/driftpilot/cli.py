@@ -1,0 +1,170 @@
+"""The ``driftpilot`` command: thin commands over the Python API.
+
+Only typer is imported at start-up; every command imports what it needs when it runs, so
+``driftpilot --help`` answers at once. Exit codes: 0 success (whether or not drift is found),
+2 a usage error, 3 a driftpilot error (bad input, configuration or data), with the message on
+standard error.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from driftpilot import __version__
+
+app = typer.Typer(
+    name="driftpilot",
+    help="Keep machine-learning models healthy in production: drift, quality, performance.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ERROR_EXIT = 3
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="driftpilot.yaml to use (default: ./driftpilot.yaml if present)."
+    ),
+]
+
+
+def _fail(exc: Exception) -> NoReturn:
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(ERROR_EXIT)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"driftpilot {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """driftpilot: notice, decide, act on model degradation."""
+
+
+@app.command()
+def profile(
+    data: Annotated[
+        list[str], typer.Argument(help="Reference data: parquet or CSV files, folders or globs.")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the profile JSON.")
+    ],
+    config: ConfigOption = None,
+) -> None:
+    """Profile reference data: schema, quantile grids, categories, calibrated thresholds."""
+    from driftpilot.errors import DriftpilotError
+
+    try:
+        from driftpilot.config import load_config
+        from driftpilot.profile.build import build_profile
+
+        settings = load_config(config)
+        result = build_profile(data if len(data) > 1 else data[0], settings)
+        result.save(output)
+    except DriftpilotError as exc:
+        _fail(exc)
+    for warning in result.warnings:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(f"profiled {result.rows:,} rows, {len(result.features)} features → {output}")
+
+
+@app.command()
+def drift(
+    current: Annotated[
+        str, typer.Option("--current", help="Current data: parquet or CSV file, folder or glob.")
+    ],
+    reference: Annotated[
+        str | None, typer.Option("--reference", help="Reference data (or use --profile).")
+    ] = None,
+    profile: Annotated[
+        Path | None, typer.Option("--profile", help="A saved reference profile.")
+    ] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="table or json.")
+    ] = OutputFormat.table,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report here.")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Compare current data with a reference: drift per feature and data quality.
+
+    Exits 0 whether or not drift is found (use `driftpilot check` to gate on it).
+    """
+    from driftpilot.errors import ConfigError, DriftpilotError
+
+    try:
+        if (reference is None) == (profile is None):
+            raise ConfigError(
+                "give exactly one of --reference (data) or --profile (a saved profile)",
+                hint="a profile is faster: `driftpilot profile REF --output ref.json`",
+            )
+        from driftpilot.config import load_config
+        from driftpilot.drift import drift_report
+
+        settings = load_config(config)
+        report = drift_report(
+            current, reference=reference, profile=str(profile) if profile else None, config=settings
+        )
+    except DriftpilotError as exc:
+        _fail(exc)
+    if output_format is OutputFormat.json:
+        text = report.to_json() + "\n"
+        if output:
+            output.write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+        return
+    from driftpilot.drift.render import render_table
+
+    render_table(report, output)
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="Where to write the demo data.")] = Path(
+        "demo-data"
+    ),
+    rows: Annotated[int, typer.Option("--rows", help="Rows per week.", min=100)] = 20_000,
+    seed: Annotated[int, typer.Option("--seed", help="Scenario seed.")] = 7,
+) -> None:
+    """Generate the churn scenario and show drift between the training month and later weeks."""
+    from driftpilot.errors import DriftpilotError
+
+    try:
+        from driftpilot.demo.run import run_demo
+
+        run_demo(directory, rows_per_week=rows, seed=seed)
+    except DriftpilotError as exc:
+        _fail(exc)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,226 @@
+"""``driftpilot.yaml`` → :class:`DriftpilotConfig`.
+
+One YAML file configures everything; each subsystem has its own model with ``extra="forbid"``, so
+a misspelt key is refused at load with the file, the field path, the valid names and a close match::
+
+    >>> from driftpilot.config import parse_config
+    >>> parse_config({"drift": {"treshold": 0.2}}, source="driftpilot.yaml")
+    Traceback (most recent call last):
+    ...
+    driftpilot.errors.ConfigError: driftpilot.yaml: drift.treshold: unknown key; valid keys: ...
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from driftpilot.errors import ConfigError
+from driftpilot.schema import FeatureType
+
+__all__ = [
+    "CONFIG_FILE",
+    "CalibrationConfig",
+    "ColumnsConfig",
+    "DriftConfig",
+    "DriftRule",
+    "DriftpilotConfig",
+    "EngineConfig",
+    "ProfileConfig",
+    "QualityConfig",
+    "load_config",
+    "parse_config",
+]
+
+CONFIG_FILE = "driftpilot.yaml"
+
+# Methods a drift verdict can use; the value says how a score is compared with its threshold
+# and which feature types it applies to.
+METHODS: dict[str, tuple[Literal["above", "below"], frozenset[FeatureType]]] = {
+    "psi": ("above", frozenset(FeatureType)),
+    "kl": ("above", frozenset(FeatureType)),
+    "js": ("above", frozenset(FeatureType)),
+    "hellinger": ("above", frozenset(FeatureType)),
+    "tv": ("above", frozenset(FeatureType)),
+    "chi2_pvalue": ("below", frozenset(FeatureType)),
+    "ks": ("above", frozenset({FeatureType.NUMERIC})),
+    "ks_pvalue": ("below", frozenset({FeatureType.NUMERIC})),
+    "wasserstein": ("above", frozenset({FeatureType.NUMERIC})),
+    "linf": ("above", frozenset({FeatureType.CATEGORICAL, FeatureType.BOOLEAN})),
+}
+# A method's threshold when a rule names the method but no threshold. PSI 0.2 is the field's
+# "significant shift"; p-value methods use alpha 0.05; distances 0.1 (Evidently's defaults).
+DEFAULT_THRESHOLDS = {m: (0.05 if d == "below" else 0.1) for m, (d, _) in METHODS.items()}
+DEFAULT_THRESHOLDS["psi"] = 0.2
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ColumnsConfig(_Strict):
+    """Column roles. Declared id, timestamp and target columns are not features."""
+
+    id: list[str] = Field(default_factory=list, description="Entity/row id columns")
+    timestamp: str | None = Field(None, description="Event time column")
+    target: str | None = Field(None, description="Label column (not a feature)")
+    prediction: str | None = Field(None, description="Model output column (not a feature)")
+    types: dict[str, FeatureType] = Field(default_factory=dict, description="Type overrides")
+    exclude: list[str] = Field(default_factory=list, description="Columns that are not features")
+
+
+class CalibrationConfig(_Strict):
+    """How thresholds are calibrated from the reference itself (statistic of chunks vs whole)."""
+
+    chunks: int = Field(10, ge=2, le=1000)
+    by: Literal["auto", "time", "random"] = "auto"
+    seed: int = 0
+
+
+class ProfileConfig(_Strict):
+    bins: int = Field(100, ge=2, le=2000, description="Fine quantile grid bins per numeric feature")
+    max_categories: int = Field(50, ge=1, le=10_000, description="Categories kept by name")
+    max_known_categories: int = Field(1000, ge=0, le=100_000)
+    sample_rows: int = Field(50_000, ge=1000, description="Rows used to place the numeric grid")
+    calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
+
+
+class DriftRule(_Strict):
+    """How one feature (or a type, or every feature) gets its drift verdict.
+
+    The effective threshold is ``max(threshold, calibrated)`` where ``calibrated`` is
+    ``mean + k·std`` of the statistic over reference chunks (scaled up for small windows);
+    p-value methods are calibrated by construction and use ``threshold`` as alpha.
+    """
+
+    method: str | None = None
+    threshold: float | None = Field(None, ge=0)
+    calibrated: bool | None = None
+    k: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _known_method(self) -> DriftRule:
+        if self.method is not None and self.method not in METHODS:
+            raise ValueError(
+                f"unknown method {self.method!r}; valid methods: {', '.join(sorted(METHODS))}"
+            )
+        if self.method is not None and self.calibrated and METHODS[self.method][0] == "below":
+            raise ValueError(
+                f"method {self.method!r} is a p-value test and cannot be calibrated; "
+                "remove 'calibrated: true' or pick a distance such as psi"
+            )
+        return self
+
+
+class DriftConfig(_Strict):
+    default: DriftRule = Field(default_factory=lambda: DriftRule(method="psi", threshold=0.2))
+    numeric: DriftRule | None = None
+    categorical: DriftRule | None = None
+    boolean: DriftRule | None = None
+    features: dict[str, DriftRule] = Field(default_factory=dict)
+    drift_share: float = Field(0.5, gt=0, le=1, description="Dataset drift at this share")
+    psi_bins: int = Field(10, ge=2, le=100, description="Equal-mass bins for PSI and friends")
+    eps: float = Field(1e-4, gt=0, lt=0.1, description="Proportion floor for PSI and KL")
+    k: float = Field(3.0, gt=0, description="Calibrated threshold = mean + k·std")
+    min_rows: int = Field(100, ge=1, description="Valid values a feature needs for a verdict")
+
+
+class QualityConfig(_Strict):
+    max_null_share_increase: float = Field(0.1, ge=0, le=1)
+    max_out_of_range_share: float = Field(0.05, ge=0, le=1)
+    max_unseen_share: float = Field(0.05, ge=0, le=1)
+    max_type_error_share: float = Field(0.0, ge=0, le=1)
+    max_nonfinite_share: float = Field(0.0, ge=0, le=1)
+
+
+class EngineConfig(_Strict):
+    backend: Literal["duckdb", "pyspark"] = "duckdb"
+    threads: int | None = Field(None, ge=1, description="DuckDB threads (default: all cores)")
+    spark: dict[str, str] = Field(default_factory=dict, description="Spark session settings")
+
+
+class DriftpilotConfig(_Strict):
+    version: Literal[1] = 1
+    columns: ColumnsConfig = Field(default_factory=ColumnsConfig)
+    profile: ProfileConfig = Field(default_factory=ProfileConfig)
+    drift: DriftConfig = Field(default_factory=DriftConfig)
+    quality: QualityConfig = Field(default_factory=QualityConfig)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+
+
+def _valid_keys(loc: tuple[int | str, ...]) -> list[str]:
+    """Field names valid at ``loc`` (the parent of the offending key), for error messages."""
+    model: Any = DriftpilotConfig
+    for part in loc:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return []
+        field = model.model_fields.get(str(part))
+        if field is None:  # a dict key (feature name): the value model is the dict's value type
+            continue
+        model = _model_of(field.annotation)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
+
+
+def _model_of(annotation: Any) -> Any:
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_of(arg)
+        if isinstance(found, type) and issubclass(found, BaseModel):
+            return found
+    return annotation
+
+
+def _format_error(err: Any, source: str) -> str:
+    loc = tuple(err["loc"])
+    path = ".".join(str(p) for p in loc) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        valid = _valid_keys(loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"{source}: {path}: unknown key{hint}; valid keys: {', '.join(valid)}"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return f"{source}: {path}: {message}; got {err.get('input')!r}"
+
+
+def parse_config(data: Any, *, source: str = CONFIG_FILE) -> DriftpilotConfig:
+    """Validate already-parsed YAML data; every problem is listed in one :class:`ConfigError`."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{source}: expected a mapping of settings at the top level, got {type(data).__name__}"
+        )
+    try:
+        return DriftpilotConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = [_format_error(err, source) for err in exc.errors()]
+        raise ConfigError("\n".join(lines)) from None
+
+
+def load_config(path: str | Path | None = None) -> DriftpilotConfig:
+    """Load ``path``, or ``./driftpilot.yaml`` when it exists, or the defaults."""
+    if path is None:
+        candidate = Path(CONFIG_FILE)
+        if not candidate.is_file():
+            return DriftpilotConfig()
+        path = candidate
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read configuration file {str(path)!r}: {exc.strerror}",
+            hint="pass an existing file with --config",
+        ) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}: {exc}") from exc
+    return parse_config(data, source=str(path))

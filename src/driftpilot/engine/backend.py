@@ -1,0 +1,198 @@
+"""Query engines behind one small interface: DuckDB (default) and PySpark (scale).
+
+The engine turns a source (a parquet or CSV file or glob, a folder of parquet files, a pandas
+DataFrame, a pyarrow Table, or an Ibis table) into an Ibis table, and executes Ibis
+expressions to Arrow. Every query driftpilot runs is an Ibis expression, so DuckDB and Spark
+run the same one. Engines are chosen by name, as ``engine.backend`` in driftpilot.yaml.
+"""
+
+from __future__ import annotations
+
+import glob as globbing
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from driftpilot.errors import EngineError, SourceError
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    import pyarrow as pa
+
+    from driftpilot.config import EngineConfig
+
+__all__ = ["BACKENDS", "Engine", "Source", "describe_source"]
+
+Source = Any  # str | Path | Sequence[str | Path] | pandas.DataFrame | pyarrow.Table | ibis Table
+
+PARQUET = (".parquet", ".pq")
+CSV = (".csv", ".csv.gz", ".tsv")
+
+
+def _duckdb(config: EngineConfig) -> Any:
+    import ibis
+
+    kwargs = {"threads": config.threads} if config.threads else {}
+    return ibis.duckdb.connect(**kwargs)
+
+
+def _pyspark(config: EngineConfig) -> Any:
+    import ibis
+    from pyspark.sql import SparkSession
+
+    builder = (
+        SparkSession.builder.master("local[*]")
+        .appName("driftpilot")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "8")
+    )
+    for key, value in config.spark.items():
+        builder = builder.config(key, value)
+    return ibis.pyspark.connect(builder.getOrCreate())
+
+
+BACKENDS: dict[str, Callable[[EngineConfig], Any]] = {"duckdb": _duckdb, "pyspark": _pyspark}
+
+
+class Engine:
+    """An Ibis backend plus the source-reading and error translation driftpilot needs."""
+
+    def __init__(self, backend: Any, name: str) -> None:
+        self.backend = backend
+        self.name = name
+
+    @classmethod
+    def create(cls, config: EngineConfig | None = None) -> Engine:
+        from driftpilot.config import EngineConfig
+
+        config = config or EngineConfig()
+        factory = BACKENDS.get(config.backend)
+        if factory is None:
+            raise EngineError(
+                f"unknown engine {config.backend!r}; known engines: {', '.join(BACKENDS)}",
+                field="engine.backend",
+            )
+        try:
+            return cls(factory(config), config.backend)
+        except ImportError as exc:
+            raise EngineError(
+                f"the {config.backend} engine needs a package that is not installed ({exc.name})",
+                hint="install driftpilot with the 'spark' extra for pyspark",
+            ) from exc
+
+    def table(self, source: Source, *, csv_all_text: bool = False) -> ir.Table:
+        """Open ``source`` as an Ibis table on this engine."""
+        import ibis
+        import ibis.expr.types as ir
+
+        if isinstance(source, ir.Table):
+            return source
+        if _is_frame(source):
+            return self.backend.create_view(
+                _unique_name(), ibis.memtable(_arrow(source)), overwrite=True
+            )
+        paths = _resolve_paths(source)
+        suffix = _suffix(paths[0])
+        if any(_suffix(p) != suffix for p in paths):
+            raise SourceError(
+                f"{describe_source(source)} mixes file formats; give one format at a time"
+            )
+        try:
+            if suffix in PARQUET:
+                return self.backend.read_parquet(paths if len(paths) > 1 else paths[0])
+            return self._read_csv(paths, suffix, all_text=csv_all_text)
+        except Exception as exc:  # the engines raise many types; all mean "cannot read it"
+            raise SourceError(f"cannot read {describe_source(source)}: {_first_line(exc)}") from exc
+
+    def _read_csv(self, paths: list[str], suffix: str, *, all_text: bool) -> ir.Table:
+        target = paths if len(paths) > 1 else paths[0]
+        options: dict[str, Any]
+        if self.name == "pyspark":
+            options = {"header": True, "inferSchema": not all_text}
+            if suffix == ".tsv":
+                options["sep"] = "\t"
+        else:
+            options = {"sample_size": -1}  # sniff every row: a late text value must not fail
+            if suffix == ".tsv":
+                options["delim"] = "\t"
+            if all_text:
+                options["all_varchar"] = True
+        return self.backend.read_csv(target, **options)
+
+    def execute(self, expr: ir.Expr) -> pa.Table:
+        """Run an expression and return Arrow; engine failures become :class:`EngineError`."""
+        try:
+            return expr.to_pyarrow()
+        except Exception as exc:
+            raise EngineError(f"the {self.name} engine failed: {_first_line(exc)}") from exc
+
+
+def describe_source(source: Source) -> str:
+    if isinstance(source, (str, Path)):
+        return repr(str(source))
+    if isinstance(source, Sequence) and not isinstance(source, (str, bytes)):
+        return f"{len(source)} files"
+    return type(source).__name__
+
+
+def _is_frame(source: Source) -> bool:
+    module = type(source).__module__
+    return module.startswith(("pandas", "pyarrow", "polars"))
+
+
+def _arrow(frame: Any) -> Any:
+    """pandas frames go through Arrow themselves: ibis would cut nanosecond timestamps to µs."""
+    if type(frame).__module__.startswith("pandas"):
+        import pyarrow as pa
+
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    return frame
+
+
+def _suffix(path: str) -> str:
+    lower = path.lower()
+    for suffix in (*PARQUET, *CSV):
+        if lower.endswith(suffix):
+            return suffix
+    raise SourceError(
+        f"cannot tell the format of {path!r}: expected a file ending in {', '.join(PARQUET + CSV)}",
+        hint="rename the file or convert it to parquet",
+    )
+
+
+def _resolve_paths(source: Source) -> list[str]:
+    items = [source] if isinstance(source, (str, Path)) else list(source)
+    paths: list[str] = []
+    for item in items:
+        text = str(item)
+        if any(ch in text for ch in "*?["):
+            matched = sorted(globbing.glob(text, recursive=True))
+            if not matched:
+                raise SourceError(f"the pattern {text!r} matches no file")
+            paths.extend(matched)
+        elif Path(text).is_dir():
+            found = sorted(str(p) for p in Path(text).rglob("*") if p.suffix in (".parquet", ".pq"))
+            if not found:
+                raise SourceError(f"the folder {text!r} holds no parquet files")
+            paths.extend(found)
+        elif Path(text).is_file():
+            paths.append(text)
+        else:
+            raise SourceError(f"no such file: {text!r}", hint="check the path, or quote a glob")
+    if not paths:
+        raise SourceError("no input files were given")
+    return paths
+
+
+_counter = [0]
+
+
+def _unique_name() -> str:
+    _counter[0] += 1
+    return f"driftpilot_frame_{_counter[0]}"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:500]

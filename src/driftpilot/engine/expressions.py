@@ -1,0 +1,230 @@
+"""The Ibis expressions behind every window statistic.
+
+Two queries summarise any table, window or segment: rows per numeric grid cell (with value
+sums, and the minimum and maximum when profiling the reference) and rows per category. Each is
+a UNION ALL of one GROUP BY per feature, written once here and run unchanged by DuckDB or
+Spark. Only counts and sums leave the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from driftpilot.errors import SchemaError
+from driftpilot.profile.grid import CODES, Z_CLIP, Grid
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+__all__ = [
+    "CategorySpec",
+    "NumericSpec",
+    "category_counts",
+    "category_value",
+    "cell_expression",
+    "numeric_cell_counts",
+    "numeric_value",
+]
+
+# category codes in the category query
+KNOWN, OTHER, UNSEEN = 0, 1, 2
+MAX_FINITE = 1.7976931348623157e308
+TRUE_TEXT = ["true", "t", "yes", "y", "1"]
+FALSE_TEXT = ["false", "f", "no", "n", "0"]
+
+
+def numeric_value(
+    column: ir.Column, kind: str, name: str
+) -> tuple[ir.FloatingValue, ir.BooleanValue | None]:
+    """The column as float64, and (for text) a flag for values that are not numbers."""
+    if kind in ("numeric", "boolean"):
+        return column.cast("float64"), None
+    if kind == "string":
+        value = column.try_cast("float64")
+        return value, column.notnull() & value.isnull()
+    raise SchemaError(
+        f"feature {name!r} is numeric in the reference but the data holds {column.type()}",
+        hint="cast the column to a number, or declare the feature in columns.types",
+    )
+
+
+def category_value(
+    column: ir.Column, kind: str, name: str, *, boolean: bool = False
+) -> ir.StringValue:
+    """The column as text: numbers in their decimal form, booleans as 'true'/'false'.
+
+    For a boolean feature, text spellings (True, FALSE, yes, no, t, f, 1, 0) and the numbers
+    1 and 0 map to 'true'/'false' too, so a CSV file matches a parquet reference.
+    """
+    import ibis
+
+    if boolean and kind == "string":
+        text = column.strip().lower()
+        return ibis.cases(
+            (text.isin(TRUE_TEXT), "true"), (text.isin(FALSE_TEXT), "false"), else_=column
+        )
+    if boolean and kind == "numeric":
+        return ibis.cases(
+            (column == 1, "true"), (column == 0, "false"), else_=column.cast("string")
+        )
+    if kind in ("string", "boolean", "numeric"):
+        return column if kind == "string" else column.cast("string")
+    raise SchemaError(
+        f"feature {name!r} is categorical in the reference but the data holds {column.type()}",
+        hint="cast the column to text, or exclude it in driftpilot.yaml",
+    )
+
+
+def cell_expression(
+    x: ir.FloatingValue,
+    grid: Grid,
+    *,
+    missing: ir.BooleanValue,
+    type_error: ir.BooleanValue | None = None,
+    low: float | None = None,
+    high: float | None = None,
+) -> ir.IntegerValue:
+    """The grid cell of ``x`` as an int32, or a code from :data:`CODES`; NULL when missing.
+
+    With ``low``/``high`` (the reference range), values outside it get the UNDER/OVER codes so
+    that out-of-range shares are exact. Every branch is safe to evaluate on every row.
+    """
+    import ibis
+
+    # Nested so that the common case (a finite value in the linear part) meets the fewest
+    # tests: DuckDB evaluates each branch only on the rows that reach it, and the range tests
+    # go only into the branches where the reference's minimum and maximum fall.
+    lin = grid.linear_cells
+    z = (x - grid.center) * (1.0 / grid.scale)
+    log_cells = (ibis.least(z.abs(), Z_CLIP) / grid.limit).ln() / grid.log_growth
+    upper: Any = log_cells.floor() + lin
+    lower: Any = -lin - log_cells.ceil()
+    linear: Any = (z * (1.0 / grid.step)).floor()
+    if low is not None and high is not None:
+        z_low, z_high = _z(low, grid), _z(high, grid)
+        over = ibis.literal(CODES.OVER, "int64")
+        under = ibis.literal(CODES.UNDER, "int64")
+        upper = ibis.cases((x > high, over), else_=upper) if z_high >= grid.limit else over
+        lower = ibis.cases((x < low, under), else_=lower) if z_low < -grid.limit else under
+        checks = ([(x < low, under)] if z_low >= -grid.limit else []) + (
+            [(x > high, over)] if z_high < grid.limit else []
+        )
+        if checks:
+            linear = ibis.cases(*checks, else_=linear)
+    cell = ibis.cases((z >= grid.limit, upper), (z < -grid.limit, lower), else_=linear)
+    # |x| ≤ the largest double is false for NaN and ±inf in DuckDB and Spark alike. NaN is
+    # tested before missing values: Ibis on Spark counts NaN as null in isnull().
+    branches: list[tuple[Any, Any]] = [
+        (x.abs() <= MAX_FINITE, cell),
+        (x.isnan(), CODES.NAN),
+        (missing, ibis.null("int64")),
+    ]
+    if type_error is not None:
+        branches.append((type_error, CODES.TYPE_ERROR))
+    branches.append((x > 0, CODES.POS_INF))
+    return ibis.cases(*branches, else_=CODES.NEG_INF).cast("int32")
+
+
+def _z(value: float, grid: Grid) -> float:
+    return (value - grid.center) * (1.0 / grid.scale)
+
+
+@dataclass(frozen=True)
+class NumericSpec:
+    name: str
+    value: Any  # ir.FloatingValue
+    missing: Any  # ir.BooleanValue
+    type_error: Any  # ir.BooleanValue | None
+    grid: Grid
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True)
+class CategorySpec:
+    name: str
+    value: Any  # ir.StringValue
+    known: Sequence[str] | None = None  # categories kept by name; None: group by every value
+    other: Sequence[str] | None = None  # known categories in the "other" bucket
+    other_truncated: bool = False
+
+
+def numeric_cell_counts(
+    table: ir.Table, specs: Sequence[NumericSpec], keys: dict[str, Any], *, with_range: bool
+) -> ir.Table:
+    """Rows per (keys…, feature, cell): count, sum and sum of squares of ``x − centre``.
+
+    ``with_range`` adds each cell's minimum and maximum (needed once, to profile the reference).
+    """
+    import ibis
+
+    parts = []
+    for spec in specs:
+        cell = cell_expression(
+            spec.value,
+            spec.grid,
+            missing=spec.missing,
+            type_error=spec.type_error,
+            low=spec.low,
+            high=spec.high,
+        )
+        centred = spec.value - spec.grid.center
+        aggregates: dict[str, Any] = {
+            "n": table.count(),
+            "s": centred.sum(),
+            "ss": (centred * centred).sum(),
+        }
+        if with_range:
+            aggregates.update(lo=spec.value.min(), hi=spec.value.max())
+        grouped = table.group_by(**keys, cell=cell).aggregate(**aggregates)
+        parts.append(grouped.mutate(feature=ibis.literal(spec.name, type="string")))
+    return ibis.union(*parts)
+
+
+def category_counts(
+    table: ir.Table, specs: Sequence[CategorySpec], keys: dict[str, Any]
+) -> ir.Table:
+    """Rows per (keys…, feature, code, value).
+
+    Without ``known`` every distinct value is its own group (code KNOWN). With ``known``, values
+    outside it are folded into code OTHER (a known rare category) or UNSEEN, so the result stays
+    small whatever the current data holds. Missing values have code NULL.
+    """
+    import ibis
+
+    parts = []
+    for spec in specs:
+        v = spec.value
+        if spec.known is None:
+            code = ibis.cases((v.isnull(), ibis.null("int8")), else_=ibis.literal(KNOWN, "int8"))
+            value = v
+        else:
+            branches: list[tuple[Any, Any]] = [
+                (v.isnull(), ibis.null("int8")),
+                (v.isin(list(spec.known)), KNOWN),
+            ]
+            if spec.other_truncated:  # rare known and unseen cannot be told apart
+                branches.append((v.notnull(), OTHER))
+            elif spec.other:
+                branches.append((v.isin(list(spec.other)), OTHER))
+            code = ibis.cases(*branches, else_=UNSEEN).cast("int8")
+            value = ibis.cases((v.isin(list(spec.known)), v), else_=ibis.null("string"))
+        grouped = table.group_by(**keys, code=code, value=value).aggregate(n=table.count())
+        parts.append(grouped.mutate(feature=ibis.literal(spec.name, type="string")))
+    return ibis.union(*parts)
+
+
+def unseen_examples(table: ir.Table, specs: Sequence[CategorySpec], *, limit: int = 5) -> ir.Table:
+    """The most frequent unseen values of each feature (for messages), ``limit`` per feature."""
+    import ibis
+
+    parts = []
+    for spec in specs:
+        known = list(spec.known or []) + list(spec.other or [])
+        rows = table.filter(spec.value.notnull() & ~spec.value.isin(known))
+        grouped = rows.group_by(value=spec.value).aggregate(n=rows.count())
+        top = grouped.order_by([ibis.desc("n"), "value"]).limit(limit)
+        parts.append(top.mutate(feature=ibis.literal(spec.name, type="string")))
+    return ibis.union(*parts)

@@ -1,0 +1,28 @@
+"""The README's examples run, and its configuration reference is valid configuration."""
+
+import re
+from pathlib import Path
+
+import yaml
+
+from driftpilot.config import parse_config
+
+README = (Path(__file__).parents[1] / "README.md").read_text()
+
+
+def blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README, flags=re.S)
+
+
+def test_python_examples_run() -> None:
+    found = blocks("python")
+    assert found
+    for code in found:
+        exec(compile(code, "README.md", "exec"), {})  # noqa: S102 - our own README
+
+
+def test_configuration_reference_is_valid() -> None:
+    (text,) = blocks("yaml")
+    config = parse_config(yaml.safe_load(text), source="README.md")
+    assert config.drift.features["tenure"].method == "ks_pvalue"
+    assert config.profile.sample_rows == 50_000
