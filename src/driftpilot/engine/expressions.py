@@ -22,14 +22,14 @@ __all__ = [
     "CategorySpec",
     "NumericSpec",
     "category_counts",
+    "category_ranked",
     "category_value",
     "cell_expression",
     "numeric_cell_counts",
     "numeric_value",
 ]
 
-# category codes in the category query
-KNOWN, OTHER, UNSEEN = 0, 1, 2
+
 MAX_FINITE = 1.7976931348623157e308
 TRUE_TEXT = ["true", "t", "yes", "y", "1"]
 FALSE_TEXT = ["false", "f", "no", "n", "0"]
@@ -186,45 +186,38 @@ def numeric_cell_counts(
 def category_counts(
     table: ir.Table, specs: Sequence[CategorySpec], keys: dict[str, Any]
 ) -> ir.Table:
-    """Rows per (keys…, feature, code, value).
+    """Rows per (keys…, feature, value) with their count ``n``; missing values have value NULL."""
+    import ibis
 
-    Without ``known`` every distinct value is its own group (code KNOWN). With ``known``, values
-    outside it are folded into code OTHER (a known rare category) or UNSEEN, so the result stays
-    small whatever the current data holds. Missing values have code NULL.
+    parts = []
+    for spec in specs:
+        grouped = table.group_by(**keys, value=spec.value).aggregate(n=table.count())
+        parts.append(grouped.mutate(feature=ibis.literal(spec.name, type="string")))
+    return ibis.union(*parts)
+
+
+def category_ranked(
+    table: ir.Table, specs: Sequence[CategorySpec], keys: dict[str, Any], *, examples: int = 5
+) -> ir.Table:
+    """Per (keys…, feature): the counts of every known value, NULL, and the ``examples`` most
+    frequent other values, plus each group's ``total`` rows.
+
+    The engine groups by the raw value (as cheap as a plain GROUP BY) and only the grouped rows
+    are compared with the known categories, so a window full of new values still returns a
+    small result: whatever is not listed is unseen, ``total`` minus what is.
     """
     import ibis
 
     parts = []
     for spec in specs:
-        v = spec.value
-        if spec.known is None:
-            code = ibis.cases((v.isnull(), ibis.null("int8")), else_=ibis.literal(KNOWN, "int8"))
-            value = v
-        else:
-            branches: list[tuple[Any, Any]] = [
-                (v.isnull(), ibis.null("int8")),
-                (v.isin(list(spec.known)), KNOWN),
-            ]
-            if spec.other_truncated:  # rare known and unseen cannot be told apart
-                branches.append((v.notnull(), OTHER))
-            elif spec.other:
-                branches.append((v.isin(list(spec.other)), OTHER))
-            code = ibis.cases(*branches, else_=UNSEEN).cast("int8")
-            value = ibis.cases((v.isin(list(spec.known)), v), else_=ibis.null("string"))
-        grouped = table.group_by(**keys, code=code, value=value).aggregate(n=table.count())
-        parts.append(grouped.mutate(feature=ibis.literal(spec.name, type="string")))
-    return ibis.union(*parts)
-
-
-def unseen_examples(table: ir.Table, specs: Sequence[CategorySpec], *, limit: int = 5) -> ir.Table:
-    """The most frequent unseen values of each feature (for messages), ``limit`` per feature."""
-    import ibis
-
-    parts = []
-    for spec in specs:
-        known = list(spec.known or []) + list(spec.other or [])
-        rows = table.filter(spec.value.notnull() & ~spec.value.isin(known))
-        grouped = rows.group_by(value=spec.value).aggregate(n=rows.count())
-        top = grouped.order_by([ibis.desc("n"), "value"]).limit(limit)
-        parts.append(top.mutate(feature=ibis.literal(spec.name, type="string")))
+        known = [*(spec.known or []), *(spec.other or [])]
+        grouped = table.group_by(**keys, value=spec.value).aggregate(n=table.count())
+        listed = grouped.value.isnull() | grouped.value.isin(known)
+        order = [ibis.desc(listed.cast("int8")), ibis.desc(grouped.n), grouped.value]
+        ranked = grouped.mutate(
+            total=grouped.n.sum().over(group_by=list(keys)),
+            rank=ibis.row_number().over(group_by=list(keys), order_by=order),
+        )
+        kept = ranked.filter(ranked["rank"] < len(known) + 1 + examples).drop("rank")
+        parts.append(kept.mutate(feature=ibis.literal(spec.name, type="string")))
     return ibis.union(*parts)

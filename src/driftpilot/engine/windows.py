@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,15 +18,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from driftpilot.engine.expressions import (
-    KNOWN,
-    OTHER,
     CategorySpec,
     NumericSpec,
-    category_counts,
+    category_ranked,
     category_value,
     numeric_cell_counts,
     numeric_value,
-    unseen_examples,
 )
 from driftpilot.engine.results import Group, split_rows
 from driftpilot.errors import ConfigError, SchemaError
@@ -208,14 +205,13 @@ def count_windows(
         if numeric
         else None
     )
-    cat_rows = engine.execute(category_counts(table, categorical, keys)) if categorical else None
+    cat_rows = engine.execute(category_ranked(table, categorical, keys)) if categorical else None
     groups: dict[Key, dict[str, FeatureCounts]] = defaultdict(dict)
     rows: dict[Key, int] = {}
     if num_rows is not None:
         _numeric_groups(num_rows, key_names, profile, groups, rows)
     if cat_rows is not None:
         _category_groups(cat_rows, key_names, profile, groups, rows)
-        _add_unseen_examples(engine, table, categorical, groups, bool(keys))
     if not keys and not groups:
         groups[(None, None)] = {}
         rows[(None, None)] = (
@@ -317,46 +313,34 @@ def _category_groups(
         feature = profile.features[name]
         if not isinstance(feature, CategoricalProfile):  # pragma: no cover
             continue
-        position = {c: i for i, c in enumerate(feature.categories)}
-        counts = np.zeros(len(feature.categories) + 2, np.int64)
-        missing = group.nulls["code"]
-        for code, value, n in zip(
-            group["code"][~missing], group["value"][~missing], group["n"][~missing], strict=True
-        ):
-            if code == KNOWN:
-                counts[position[value]] += int(n)
-            else:
-                counts[-2 if code == OTHER else -1] += int(n)
-        total = int(group["n"].sum())
-        groups[_key(key_names, key)][name] = CategoricalCounts(
-            total, counts, int(group["n"][missing].sum()), unseen_known=not feature.other_truncated
-        )
-        rows[_key(key_names, key)] = total
+        counts = category_counts_of(feature, group)
+        groups[_key(key_names, key)][name] = counts
+        rows[_key(key_names, key)] = counts.rows
 
 
-def _add_unseen_examples(
-    engine: Engine,
-    table: ir.Table,
-    specs: Sequence[CategorySpec],
-    groups: dict[Key, dict[str, FeatureCounts]],
-    keyed: bool,
-) -> None:
-    """Name the most frequent unseen values (whole-table reports only)."""
-    counts = groups.get((None, None), {})
-    wanted = []
-    for spec in specs:
-        found = counts.get(spec.name)
-        if isinstance(found, CategoricalCounts) and found.unseen_known and found.counts[-1] > 0:
-            wanted.append(spec)
-    if keyed or not wanted:
-        return
-    result = engine.execute(unseen_examples(table, wanted))
-    examples: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    columns = (result.column(c).to_pylist() for c in ("feature", "value", "n"))
-    for feature, value, n in zip(*columns, strict=True):
-        examples[feature].append((value, int(n)))
-    for name, found_examples in examples.items():
-        old = counts[name]
-        if isinstance(old, CategoricalCounts):
-            ranked = tuple(sorted(found_examples, key=lambda vn: (-vn[1], vn[0])))
-            counts[name] = replace(old, unseen_examples=ranked)
+def category_counts_of(
+    feature: CategoricalProfile, group: Group, examples: int = 5
+) -> CategoricalCounts:
+    """Fold one group of :func:`category_ranked` rows into the profile's categories."""
+    position = {c: i for i, c in enumerate(feature.categories)}
+    other = set(feature.other_categories)
+    counts = np.zeros(len(feature.categories) + 2, np.int64)
+    missing = group.nulls["value"]
+    total = int(group["total"][0]) if len(group["total"]) else 0
+    nulls = int(group["n"][missing].sum())
+    new: list[tuple[str, int]] = []
+    for value, n in zip(group["value"][~missing], group["n"][~missing], strict=True):
+        if value in position:
+            counts[position[value]] = int(n)
+        elif value in other:
+            counts[-2] += int(n)
+        else:
+            new.append((value, int(n)))
+    rest = total - nulls - int(counts.sum())  # rows not listed are unseen values
+    if feature.other_truncated:  # a rare known category cannot be told from a new one
+        counts[-2] += rest
+        new = []
+    else:
+        counts[-1] = rest
+    ranked = tuple(sorted(new, key=lambda vn: (-vn[1], vn[0]))[:examples])
+    return CategoricalCounts(total, counts, nulls, not feature.other_truncated, ranked)

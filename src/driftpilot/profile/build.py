@@ -236,7 +236,7 @@ def _categorical_profile(
     totals: dict[str, int] = defaultdict(int)
     nulls = 0
     if group is not None:
-        missing = group.nulls["code"]
+        missing = group.nulls["value"]
         nulls = int(group["n"][missing].sum())
         for value, n in zip(group["value"][~missing], group["n"][~missing], strict=True):
             totals[value] += int(n)
@@ -261,7 +261,7 @@ def _categorical_profile(
         return profile, per_chunk
     position = {v: i for i, v in enumerate(top)}
     slot = np.asarray([position.get(v, len(top)) for v in group["value"]], dtype=np.int64)
-    usable = ~group.nulls["code"] & ~group.nulls["chunk"]
+    usable = ~group.nulls["value"] & ~group.nulls["chunk"]
     for key in sorted(set(group["chunk"][usable].tolist())):
         mask = usable & (group["chunk"] == key)
         per_chunk.counts.append(

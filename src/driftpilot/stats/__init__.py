@@ -14,6 +14,7 @@ from driftpilot.stats.divergence import (
     psi,
     total_variation,
 )
+from driftpilot.stats.exact import ks_exact, wasserstein_exact
 from driftpilot.stats.ks import KSResult, ks_binned, ks_pvalue
 from driftpilot.stats.wasserstein import wasserstein_binned
 
@@ -26,9 +27,11 @@ __all__ = [
     "js_distance",
     "kl_divergence",
     "ks_binned",
+    "ks_exact",
     "ks_pvalue",
     "linf",
     "psi",
     "total_variation",
     "wasserstein_binned",
+    "wasserstein_exact",
 ]
