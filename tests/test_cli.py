@@ -82,7 +82,7 @@ def test_drift_from_reference_data_as_a_table_into_a_file(files, tmp_path) -> No
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--current", "x.parquet"], "give exactly one of --reference"),
+        (["--current", "x.parquet"], "give the reference: --reference DATA"),
         (
             ["--current", "missing.parquet", "--reference", "missing.parquet"],
             "no such file: 'missing.parquet'",
@@ -130,3 +130,50 @@ def test_help_answers_in_well_under_half_a_second() -> None:
         check=True,
     )
     assert heavy.stdout.strip() == "[]"
+
+
+def test_reference_and_profile_together_make_a_cache(files, tmp_path) -> None:
+    cache = tmp_path / "cache" / "ref.json"
+    args = [
+        "drift",
+        "--reference",
+        str(files["ref"]),
+        "--profile",
+        str(cache),
+        "--current",
+        str(files["cur"]),
+        "-c",
+        str(files["config"]),
+        "--format",
+        "json",
+    ]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert cache.is_file()
+    stamp = cache.stat().st_mtime_ns
+    second = runner.invoke(app, args)
+    assert second.exit_code == 0
+    assert cache.stat().st_mtime_ns == stamp  # read, not rebuilt
+    assert json.loads(second.stdout)["dataset"] == json.loads(first.stdout)["dataset"]
+
+
+def test_output_into_a_new_folder(files, tmp_path) -> None:
+    out = tmp_path / "new" / "deeper" / "report.json"
+    result = runner.invoke(
+        app,
+        [
+            "drift",
+            "--reference",
+            str(files["ref"]),
+            "--current",
+            str(files["cur"]),
+            "-c",
+            str(files["config"]),
+            "--format",
+            "json",
+            "-o",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["dataset"]["rows_current"] == 3000

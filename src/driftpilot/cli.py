@@ -86,6 +86,8 @@ def profile(
         result.save(output)
     except DriftpilotError as exc:
         _fail(exc)
+    except OSError as exc:
+        _fail(OSError(f"cannot write {exc.filename or output}: {exc.strerror}"))
     for warning in result.warnings:
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     typer.echo(f"profiled {result.rows:,} rows, {len(result.features)} features → {output}")
@@ -100,7 +102,12 @@ def drift(
         str | None, typer.Option("--reference", help="Reference data (or use --profile).")
     ] = None,
     profile: Annotated[
-        Path | None, typer.Option("--profile", help="A saved reference profile.")
+        Path | None,
+        typer.Option(
+            "--profile",
+            help="A saved reference profile; with --reference, a cache: "
+            "read when it exists, else built from the reference and saved.",
+        ),
     ] = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="table or json.")
@@ -117,30 +124,42 @@ def drift(
     from driftpilot.errors import ConfigError, DriftpilotError
 
     try:
-        if (reference is None) == (profile is None):
+        if reference is None and profile is None:
             raise ConfigError(
-                "give exactly one of --reference (data) or --profile (a saved profile)",
+                "give the reference: --reference DATA, --profile PROFILE.json, or both",
                 hint="a profile is faster: `driftpilot profile REF --output ref.json`",
             )
         from driftpilot.config import load_config
         from driftpilot.drift import drift_report
 
         settings = load_config(config)
+        saved = None
+        if profile is not None and (reference is None or profile.exists()):
+            saved = str(profile)
+        elif profile is not None and reference is not None:
+            from driftpilot.profile.build import build_profile
+
+            build_profile(reference, settings).save(profile)
+            saved = str(profile)
         report = drift_report(
-            current, reference=reference, profile=str(profile) if profile else None, config=settings
+            current, reference=None if saved else reference, profile=saved, config=settings
         )
+        if output is not None:
+            output.parent.mkdir(parents=True, exist_ok=True)
+        if output_format is OutputFormat.json:
+            text = report.to_json() + "\n"
+            if output:
+                output.write_text(text, encoding="utf-8")
+            else:
+                sys.stdout.write(text)
+            return
+        from driftpilot.drift.render import render_table
+
+        render_table(report, output)
     except DriftpilotError as exc:
         _fail(exc)
-    if output_format is OutputFormat.json:
-        text = report.to_json() + "\n"
-        if output:
-            output.write_text(text, encoding="utf-8")
-        else:
-            sys.stdout.write(text)
-        return
-    from driftpilot.drift.render import render_table
-
-    render_table(report, output)
+    except OSError as exc:
+        _fail(OSError(f"cannot write {exc.filename or output}: {exc.strerror}"))
 
 
 @app.command()

@@ -28,7 +28,10 @@ class FeatureType(StrEnum):
 
 
 def dtype_kind(dtype: Any) -> str:
-    """Classify an Ibis type: ``numeric``, ``string``, ``boolean``, ``temporal`` or ``other``."""
+    """Classify an Ibis type: ``numeric``, ``string``, ``boolean``, ``temporal``, ``null`` (a
+    column with no values at all) or ``other``."""
+    if dtype.is_null() or (dtype.is_unknown() and 'kind="NULL"' in str(dtype)):
+        return "null"  # (DuckDB's NULL type reaches Ibis as an unknown type)
     if dtype.is_boolean():
         return "boolean"
     if dtype.is_numeric():
@@ -52,6 +55,7 @@ _NATURAL = {
     "numeric": FeatureType.NUMERIC,
     "string": FeatureType.CATEGORICAL,
     "boolean": FeatureType.BOOLEAN,
+    "null": FeatureType.NUMERIC,  # no values at all: counted as missing
 }
 
 
@@ -93,15 +97,24 @@ def infer_schema(dtypes: Mapping[str, Any], columns_config: ColumnsConfig) -> Fe
         if name in roles:
             excluded[name] = roles[name]
             continue
-        if name in cfg.types:
-            features[name] = cfg.types[name]
-            continue
         kind = dtype_kind(dtypes[name])
-        if kind in _NATURAL:
+        if name in cfg.types:
+            if kind in ("temporal", "other"):
+                raise ConfigError(
+                    f"column {name!r} holds {dtypes[name]}, which cannot be a "
+                    f"{cfg.types[name].value} feature",
+                    field=f"columns.types.{name}",
+                    hint="derive a feature from it first (e.g. days since), or declare it as "
+                    "columns.timestamp",
+                )
+            features[name] = cfg.types[name]
+        elif kind in _NATURAL:
             features[name] = _NATURAL[kind]
-        else:
+        elif kind == "temporal":
             excluded[name] = (
-                f"type {dtypes[name]} is not a feature type; declare it in columns.types "
-                "(numeric, categorical, boolean) or as the timestamp"
+                f"a date/time column ({dtypes[name]}); declare it as "
+                "columns.timestamp, or derive a feature from it"
             )
+        else:
+            excluded[name] = f"type {dtypes[name]} is not a feature type"
     return FeatureSchema(features=features, excluded=excluded)

@@ -49,9 +49,17 @@ def files(tmp_path_factory):
     table = table.set_column(
         table.schema.get_field_index("monthly_usage"), "monthly_usage", pa.array(usage)
     )
-    paths = {"ref": folder / "ref.parquet", "cur": folder / "cur.parquet"}
+    paths = {
+        "ref": folder / "ref.parquet",
+        "cur": folder / "cur.parquet",
+        "csv": folder / "cur.csv",
+    }
     pq.write_table(pa.Table.from_pandas(reference, preserve_index=False), paths["ref"])
     pq.write_table(table, paths["cur"])
+    broken = current.copy()  # text in a numeric column, read as text by both engines
+    broken["tenure"] = broken["tenure"].astype(object)
+    broken.loc[:20, "tenure"] = "unknown"
+    broken.to_csv(paths["csv"], index=False)
     return {k: str(v) for k, v in paths.items()}
 
 
@@ -92,6 +100,13 @@ def test_window_counts_are_identical(engine, spark, files) -> None:
         )
 
 
+def test_csv_counts_are_identical(engine, spark, files) -> None:
+    profile = build_profile(files["ref"], CONFIG, engine=engine)
+    duck = count_windows(engine, files["csv"], profile, window="week")
+    assert sum(w.features["tenure"].type_errors for w in duck) == 21
+    assert_same(duck, count_windows(spark, files["csv"], profile, window="week"))
+
+
 def test_spark_builds_the_same_profile(engine, spark, files) -> None:
     duck = build_profile(files["ref"], CONFIG, engine=engine)
     other = build_profile(files["ref"], CONFIG, engine=spark)
@@ -108,3 +123,10 @@ def test_spark_builds_the_same_profile(engine, spark, files) -> None:
             assert (feature.categories, feature.counts) == (twin.categories, twin.counts)
         assert feature.calibration.method == twin.calibration.method == "time"
         assert feature.calibration.chunk_rows == twin.calibration.chunk_rows
+
+
+def test_spark_samples_large_references_too(spark, files) -> None:
+    config = CONFIG.model_copy(update={"profile": CONFIG.profile.model_copy(update={"sample_rows": 1000})})
+    profile = build_profile(files["ref"], config, engine=spark)
+    assert profile.rows == 12_000
+    assert sum(profile.features["tenure"].bins.counts) + profile.features["tenure"].nulls == 12_000

@@ -8,7 +8,7 @@ from hypothesis.extra.numpy import arrays
 
 from driftpilot.engine.backend import Engine
 from driftpilot.engine.expressions import cell_expression
-from driftpilot.profile.grid import CODES, Grid, choose_boundaries, grid_for
+from driftpilot.profile.grid import CODES, Grid, choose_boundaries, decode, encode, grid_for, refine
 
 
 def engine_cells(engine, values: np.ndarray, grid: Grid, low=None, high=None) -> np.ndarray:
@@ -20,7 +20,7 @@ def engine_cells(engine, values: np.ndarray, grid: Grid, low=None, high=None) ->
 def grid_values(grid: Grid) -> np.ndarray:
     """Values on and next to cell boundaries across the linear and logarithmic parts."""
     cells = np.arange(-1200, 1200, 7)
-    edges = grid.lower_edge(cells)
+    edges = grid.base_edge(cells)
     return np.concatenate(
         [
             edges,
@@ -64,23 +64,49 @@ def test_special_values_get_their_codes(engine) -> None:
         .column("cell")
         .to_pylist()
     )
-    assert cells == [None, CODES.NAN, CODES.POS_INF, CODES.NEG_INF, 100, CODES.UNDER, CODES.OVER]
+    expected_cell = int(encode(np.array([100]))[0])
+    assert cells == [
+        None,
+        CODES.NAN,
+        CODES.POS_INF,
+        CODES.NEG_INF,
+        expected_cell,
+        CODES.UNDER,
+        CODES.OVER,
+    ]
 
 
-def test_cells_are_monotone_and_ties_never_split() -> None:
+def test_each_value_lies_inside_its_cell() -> None:
     grid = Grid(center=3.0, scale=2.0)
     values = np.sort(np.random.default_rng(0).standard_cauchy(10_000) * 5)
     cells = grid.cells(values)
-    assert np.all(np.diff(cells) >= 0)
-    assert np.array_equal(grid.cells(np.repeat(values[:10], 3)), np.repeat(cells[:10], 3))
-    # each value lies in [lower_edge(cell), lower_edge(cell + 1)) up to rounding
-    assert np.all(grid.lower_edge(cells) <= values * (1 + 1e-12) + 1e-12)
+    assert np.all(np.diff(cells) >= 0)  # cells are ordered like values
+    base = decode(cells)
+    # lower_edge(cell) <= x < lower_edge(next base cell), up to rounding in the last bits
+    assert np.all(grid.lower_edge(cells) <= values + np.abs(values) * 1e-12 + 1e-12)
+    assert np.all(values < grid.base_edge(base + 1) + np.abs(values) * 1e-12 + 1e-12)
+
+
+def test_refinement_resolves_data_at_two_scales(engine) -> None:
+    rng = np.random.default_rng(3)
+    values = np.concatenate([rng.uniform(0, 100, 30_000), rng.uniform(1e5, 1e6, 70_000)])
+    grid = grid_for(values)
+    (crowded,) = np.unique(grid.base_cells(values[values < 100]))  # all small values: one cell
+    refined = refine(grid, int(crowded), values, 0.0, 100.0)
+    cells = refined.cells(values)
+    small = np.unique(cells[values < 100])
+    assert small.size > 100  # the small cluster now has cells of its own
+    order = np.argsort(values)
+    assert np.all(np.diff(cells[order]) >= 0)
+    assert np.array_equal(engine_cells(engine, values[:5000], refined), cells[:5000])
+    edges = refined.lower_edge(np.unique(cells))
+    assert np.all(np.diff(edges) >= 0)
 
 
 def test_a_normal_feature_puts_little_mass_in_any_cell() -> None:
     values = np.random.default_rng(1).normal(50, 10, 200_000)
     grid = grid_for(values)
-    _, counts = np.unique(grid.cells(values), return_counts=True)
+    _, counts = np.unique(grid.cells(values), return_counts=True)  # encoded cells
     assert counts.max() / values.size < 0.006
 
 

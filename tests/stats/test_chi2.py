@@ -33,3 +33,16 @@ def test_identical_proportions_give_zero_and_pvalue_one() -> None:
     result = chi2_test([10, 20, 30], [20, 40, 60])
     assert result.statistic == pytest.approx(0.0)
     assert result.pvalue == pytest.approx(1.0)
+
+
+@given(st.lists(st.integers(1, 400), min_size=2, max_size=10), st.integers(2, 30))
+def test_properties(counts: list[int], factor: int) -> None:
+    ref = np.asarray(counts, float)
+    proportional = chi2_test(ref, ref * factor)
+    assert proportional.statistic == pytest.approx(0.0, abs=1e-9)
+    assert proportional.pvalue == pytest.approx(1.0)
+    other = chi2_test(ref, ref[::-1])
+    assert other.statistic >= 0
+    assert 0 <= other.pvalue <= 1
+    assert other.dof == len(counts) - 1
+    assert chi2_test(ref[::-1], ref).statistic == pytest.approx(other.statistic)

@@ -72,3 +72,22 @@ def test_zero_for_identical_and_symmetric(p: list[int]) -> None:
     other = counts[::-1] + 1
     assert ks_binned(counts, other).statistic == pytest.approx(ks_binned(other, counts).statistic)
     assert 0 <= ks_binned(counts, other).pvalue <= 1
+
+
+counts_lists = st.lists(st.integers(0, 200), min_size=2, max_size=15).filter(lambda c: sum(c) > 0)
+
+
+@given(counts_lists, counts_lists, st.integers(2, 50))
+def test_properties_on_any_counts(a: list[int], b: list[int], scale: int) -> None:
+    size = min(len(a), len(b))
+    ref, cur = np.asarray(a[:size], float), np.asarray(b[:size], float)
+    if ref.sum() == 0 or cur.sum() == 0:
+        return
+    result = ks_binned(ref, cur)
+    assert 0 <= result.statistic <= result.upper <= 1
+    assert 0 <= result.pvalue <= 1
+    swapped = ks_binned(cur, ref)
+    assert swapped.statistic == pytest.approx(result.statistic)
+    assert swapped.upper == pytest.approx(result.upper)
+    assert ks_binned(ref * scale, cur).statistic == pytest.approx(result.statistic)
+    assert ks_binned(ref, ref).statistic == 0

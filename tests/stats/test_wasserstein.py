@@ -65,3 +65,24 @@ def test_properties(counts: list[int], factor: int) -> None:
 def test_shapes_are_checked() -> None:
     with pytest.raises(StatisticError, match="expected 4 counts"):
         wasserstein_binned([0, 1, 2], [1, 1, 1], [0, 0, 0], [1, 1, 1, 1], [0, 0, 0, 0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), bins=st.integers(1, 30), factor=st.integers(2, 20))
+def test_properties_on_random_layouts(seed: int, bins: int, factor: int) -> None:
+    rng = np.random.default_rng(seed)
+    edges = np.cumsum(rng.uniform(0.1, 3, bins + 1)) - 5
+
+    def sample() -> tuple[np.ndarray, np.ndarray]:
+        values = rng.uniform(edges[0] - 2, edges[-1] + 2, rng.integers(1, 80))
+        return binned(values, edges)
+
+    (a, sa), (b, sb) = sample(), sample()
+    forward = wasserstein_binned(edges, a, sa, b, sb)
+    assert forward >= 0
+    assert np.isfinite(forward)
+    assert wasserstein_binned(edges, a, sa, a, sa) == 0
+    assert forward == pytest.approx(wasserstein_binned(edges, b, sb, a, sa), abs=1e-9)
+    assert forward == pytest.approx(
+        wasserstein_binned(edges, a * factor, sa * factor, b, sb), rel=1e-9, abs=1e-9
+    )

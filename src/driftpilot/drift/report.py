@@ -12,6 +12,7 @@ and ``drift: false``; it never stops the rest of the report.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +49,7 @@ class FeatureDrift(_Model):
     statistics: dict[str, float]
     quality: dict[str, Any]
     error: str | None = None
+    exact: bool = False  # KS and Wasserstein computed on the raw values (small samples)
 
 
 class DatasetDrift(_Model):
@@ -84,6 +86,7 @@ def _feature(
     rule: ResolvedRule,
     profile: Profile,
     config: DriftpilotConfig,
+    exact: dict[str, float] | None = None,
 ) -> FeatureDrift:
     base = {"type": reference.type, "method": rule.method}
     if isinstance(counts, FeatureFailure):
@@ -124,6 +127,8 @@ def _feature(
             quality=quality,
             error=message,
         )
+    if exact:
+        stats.update(exact)
     calibration = reference.calibration
     threshold, source = rule.effective(
         {k: (v.mean, v.std) for k, v in calibration.statistics.items()} if calibration else None,
@@ -132,6 +137,18 @@ def _feature(
         n_chunk=calibration.chunk_rows if calibration else 0,
     )
     score = float(stats[rule.method])
+    if math.isnan(score):
+        return FeatureDrift(
+            **base,
+            threshold=threshold,
+            threshold_source=source,
+            score=None,
+            drift=False,
+            statistics=_finite(stats),
+            quality=quality,
+            error=f"{rule.method} is not a number here: values of extreme magnitude overflow it; "
+            "pick another method for this feature",
+        )
     drift = score < threshold if rule.below else score > threshold
     error = None
     if counts.valid < config.drift.min_rows:  # too few values: statistics shown, no verdict
@@ -146,10 +163,16 @@ def _feature(
         threshold_source=source,
         score=score,
         drift=drift,
-        statistics=stats,
+        statistics=_finite(stats),
         quality=quality,
         error=error,
+        exact=bool(exact),
     )
+
+
+def _finite(stats: dict[str, float]) -> dict[str, float]:
+    """Statistics that JSON can carry (NaN and infinity are left out)."""
+    return {name: value for name, value in stats.items() if math.isfinite(value)}
 
 
 def _quality(
@@ -163,13 +186,28 @@ def _quality(
 
 
 def compare(
-    profile: Profile, window: WindowCounts, config: DriftpilotConfig | None = None
+    profile: Profile,
+    window: WindowCounts,
+    config: DriftpilotConfig | None = None,
+    *,
+    exact: dict[str, dict[str, float]] | None = None,
 ) -> DriftReport:
-    """Compare one window's counts with the reference profile."""
+    """Compare one window's counts with the reference profile.
+
+    ``exact`` replaces binned statistics by ones computed on raw values, per feature.
+    """
     config = config or DriftpilotConfig()
     rules = resolve_rules(config.drift, profile)
     features = {
-        name: _feature(name, reference, window.features[name], rules[name], profile, config)
+        name: _feature(
+            name,
+            reference,
+            window.features[name],
+            rules[name],
+            profile,
+            config,
+            (exact or {}).get(name),
+        )
         for name, reference in profile.features.items()
     }
     checked = [n for n, f in features.items() if f.error is None]

@@ -26,6 +26,7 @@ class ResolvedRule:
     threshold: float
     calibrated: bool
     k: float
+    origin: str = "drift.default"  # the setting that chose the method
 
     @property
     def below(self) -> bool:
@@ -56,7 +57,9 @@ class ResolvedRule:
         return (value, "calibrated") if value > self.threshold else (self.threshold, "fixed")
 
 
-def _apply(base: ResolvedRule, layer: DriftRule | None, default_k: float) -> ResolvedRule:
+def _apply(
+    base: ResolvedRule, layer: DriftRule | None, default_k: float, origin: str
+) -> ResolvedRule:
     if layer is None:
         return base
     if layer.method is not None and layer.method != base.method:
@@ -65,12 +68,13 @@ def _apply(base: ResolvedRule, layer: DriftRule | None, default_k: float) -> Res
         calibrated = (
             layer.calibrated if layer.calibrated is not None else METHODS[method][0] == "above"
         )
-        return ResolvedRule(method, threshold, calibrated, layer.k or default_k)
+        return ResolvedRule(method, threshold, calibrated, layer.k or default_k, origin)
     return ResolvedRule(
         base.method,
         layer.threshold if layer.threshold is not None else base.threshold,
         layer.calibrated if layer.calibrated is not None else base.calibrated,
         layer.k or base.k,
+        base.origin,
     )
 
 
@@ -87,7 +91,7 @@ def resolve_rules(config: DriftConfig, profile: Profile) -> dict[str, ResolvedRu
                 hint=f"{hint}features: {', '.join(names)}",
             )
     start = ResolvedRule("psi", DEFAULT_THRESHOLDS["psi"], True, config.k)
-    base = _apply(start, config.default, config.k)
+    base = _apply(start, config.default, config.k, "drift.default")
     by_type = {
         FeatureType.NUMERIC: config.numeric,
         FeatureType.CATEGORICAL: config.categorical,
@@ -96,14 +100,17 @@ def resolve_rules(config: DriftConfig, profile: Profile) -> dict[str, ResolvedRu
     rules: dict[str, ResolvedRule] = {}
     for name, feature in profile.features.items():
         kind = FeatureType(feature.type)
-        rule = _apply(_apply(base, by_type[kind], config.k), config.features.get(name), config.k)
+        typed = _apply(base, by_type[kind], config.k, f"drift.{kind.value}")
+        rule = _apply(typed, config.features.get(name), config.k, f"drift.features.{name}")
         if kind not in METHODS[rule.method][1]:
             fitting = sorted(m for m, (_, kinds) in METHODS.items() if kind in kinds)
-            where = f"drift.features.{name}" if name in config.features else f"drift.{kind.value}"
+            hint = f"methods for {kind.value} features: {', '.join(fitting)}"
+            if rule.origin == "drift.default":
+                hint = f"add drift.{kind.value} with one of the {hint}"
             raise ConfigError(
                 f"method {rule.method!r} does not apply to {kind.value} feature {name!r}",
-                field=where,
-                hint=f"methods for {kind.value} features: {', '.join(fitting)}",
+                field=rule.origin,
+                hint=hint,
             )
         rules[name] = rule
     return rules

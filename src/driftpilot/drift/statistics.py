@@ -92,7 +92,7 @@ def numeric_distances(
         **_histogram_distances(coarse_ref, coarse_cur, eps),
         "ks": ks,
         "ks_upper": ks_upper,
-        "wasserstein": distance / (profile.std if profile.std else 1.0),
+        "wasserstein": distance / wasserstein_scale(profile),
     }
 
 
@@ -147,6 +147,12 @@ def _histogram_distances(
         "hellinger": hellinger(ref, cur),
         "tv": total_variation(ref, cur),
     }
+
+
+def wasserstein_scale(profile: NumericProfile) -> float:
+    """The reference's standard deviation; for a constant (or overflowing) reference, the
+    grid's scale, so the distance stays comparable across units."""
+    return profile.std if profile.std else profile.grid.scale
 
 
 def _regroup(

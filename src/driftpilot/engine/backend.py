@@ -33,7 +33,9 @@ def _duckdb(config: EngineConfig) -> Any:
     import ibis
 
     kwargs = {"threads": config.threads} if config.threads else {}
-    return ibis.duckdb.connect(**kwargs)
+    backend = ibis.duckdb.connect(**kwargs)
+    backend.raw_sql("SET TimeZone = 'UTC'")  # windows and chunks are cut in UTC everywhere
+    return backend
 
 
 def _pyspark(config: EngineConfig) -> Any:
@@ -92,6 +94,8 @@ class Engine:
             return self.backend.create_view(
                 _unique_name(), ibis.memtable(_arrow(source)), overwrite=True
             )
+        if isinstance(source, (str, Path)) and (Path(source) / "_delta_log").is_dir():
+            return self.delta(source)
         paths = _resolve_paths(source)
         suffix = _suffix(paths[0])
         if any(_suffix(p) != suffix for p in paths):
@@ -100,10 +104,55 @@ class Engine:
             )
         try:
             if suffix in PARQUET:
-                return self.backend.read_parquet(paths if len(paths) > 1 else paths[0])
+                return self._read_parquet(paths)
             return self._read_csv(paths, suffix, all_text=csv_all_text)
         except Exception as exc:  # the engines raise many types; all mean "cannot read it"
-            raise SourceError(f"cannot read {describe_source(source)}: {_first_line(exc)}") from exc
+            raise SourceError(
+                f"cannot read {describe_source(source)}: {_first_line(exc)}",
+                hint="check that the files are complete and of the format their names say",
+            ) from exc
+
+    def delta(self, path: str | Path) -> ir.Table:
+        """A Delta Lake table's current version (files an overwrite replaced are not read)."""
+        from deltalake import DeltaTable
+
+        try:
+            table = DeltaTable(str(path))
+        except Exception as exc:
+            raise SourceError(
+                f"cannot open the Delta table at {str(path)!r}: {_first_line(exc)}"
+            ) from exc
+        if self.name == "pyspark":
+            uris = table.file_uris()
+            if not uris:
+                raise SourceError(f"the Delta table at {str(path)!r} holds no data yet")
+            return self._read_parquet(uris)
+        name = _unique_name()
+        self.backend.con.register(name, table.to_pyarrow_dataset())
+        return self.backend.table(name)
+
+    def sample(self, table: ir.Table, fraction: float, seed: int) -> ir.Table:
+        """A seeded random sample of about ``fraction`` of the rows, whatever their order.
+
+        DuckDB samples whole vectors; Ibis cannot seed Spark's sampler, so Spark's own is used.
+        """
+        if self.name == "pyspark":
+            frame = self.backend._session.sql(self.backend.compile(table))
+            name = _unique_name()
+            frame.sample(
+                withReplacement=False, fraction=fraction, seed=seed
+            ).createOrReplaceTempView(name)
+            return self.backend.table(name)
+        return table.sample(fraction, method="block", seed=seed)
+
+    def _read_parquet(self, paths: list[str]) -> ir.Table:
+        """Files whose columns differ are read together, missing columns as nulls."""
+        if self.name == "pyspark":
+            frame = self.backend._session.read.parquet(*paths, mergeSchema="true")
+            name = _unique_name()
+            frame.createOrReplaceTempView(name)
+            return self.backend.table(name)
+        return self.backend.read_parquet(paths if len(paths) > 1 else paths[0], union_by_name=True)
 
     def _read_csv(self, paths: list[str], suffix: str, *, all_text: bool) -> ir.Table:
         target = paths if len(paths) > 1 else paths[0]
@@ -113,7 +162,7 @@ class Engine:
             if suffix == ".tsv":
                 options["sep"] = "\t"
         else:
-            options = {"sample_size": -1}  # sniff every row: a late text value must not fail
+            options = {"sample_size": -1, "union_by_name": True}  # sniff every row
             if suffix == ".tsv":
                 options["delim"] = "\t"
             if all_text:
@@ -125,7 +174,11 @@ class Engine:
         try:
             return expr.to_pyarrow()
         except Exception as exc:
-            raise EngineError(f"the {self.name} engine failed: {_first_line(exc)}") from exc
+            raise EngineError(
+                f"the {self.name} engine failed: {_first_line(exc)}",
+                hint="check that the files are readable and not being rewritten; the full error "
+                "is chained to this one",
+            ) from exc
 
 
 def describe_source(source: Source) -> str:
@@ -142,12 +195,33 @@ def _is_frame(source: Source) -> bool:
 
 
 def _arrow(frame: Any) -> Any:
-    """pandas frames go through Arrow themselves: ibis would cut nanosecond timestamps to µs."""
-    if type(frame).__module__.startswith("pandas"):
-        import pyarrow as pa
+    """pandas frames go through Arrow themselves: ibis would cut nanosecond timestamps to µs.
 
+    A column of mixed Python objects (numbers with a stray 'n/a', text with a stray number)
+    becomes text, so a numeric feature counts the text as type errors instead of failing.
+    """
+    if not type(frame).__module__.startswith("pandas"):
+        return frame
+    import pyarrow as pa
+
+    try:
         return pa.Table.from_pandas(frame, preserve_index=False)
-    return frame
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        fixed = frame.copy()
+        for name in fixed.columns:
+            column = fixed[name]
+            if column.dtype == object:
+                fixed[name] = column.map(lambda v: None if _missing(v) else str(v)).astype("string")
+        try:
+            return pa.Table.from_pandas(fixed, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise SourceError(
+                f"cannot convert the data frame to columns: {exc}", hint="give each column one type"
+            ) from exc
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
 
 
 def _suffix(path: str) -> str:

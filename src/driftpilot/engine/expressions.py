@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from driftpilot.errors import SchemaError
-from driftpilot.profile.grid import CODES, Z_CLIP, Grid
+from driftpilot.profile.grid import CODES, HALF, SUB, Z_CLIP, Grid
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -27,10 +27,13 @@ __all__ = [
     "cell_expression",
     "numeric_cell_counts",
     "numeric_value",
+    "parse_number",
+    "utc_time",
 ]
 
 
 MAX_FINITE = 1.7976931348623157e308
+INTEGRAL_LIMIT = 1e15  # integral floats below this print as integers
 TRUE_TEXT = ["true", "t", "yes", "y", "1"]
 FALSE_TEXT = ["false", "f", "no", "n", "0"]
 
@@ -39,10 +42,10 @@ def numeric_value(
     column: ir.Column, kind: str, name: str
 ) -> tuple[ir.FloatingValue, ir.BooleanValue | None]:
     """The column as float64, and (for text) a flag for values that are not numbers."""
-    if kind in ("numeric", "boolean"):
+    if kind in ("numeric", "boolean", "null"):
         return column.cast("float64"), None
     if kind == "string":
-        value = column.try_cast("float64")
+        value = parse_number(column)
         return value, column.notnull() & value.isnull()
     raise SchemaError(
         f"feature {name!r} is numeric in the reference but the data holds {column.type()}",
@@ -50,13 +53,36 @@ def numeric_value(
     )
 
 
-def category_value(
-    column: ir.Column, kind: str, name: str, *, boolean: bool = False
-) -> ir.StringValue:
-    """The column as text: numbers in their decimal form, booleans as 'true'/'false'.
+def parse_number(column: ir.StringValue) -> ir.FloatingValue:
+    """Text as a number, NULL where it is not one; surrounding blanks are ignored.
 
-    For a boolean feature, text spellings (True, FALSE, yes, no, t, f, 1, 0) and the numbers
-    1 and 0 map to 'true'/'false' too, so a CSV file matches a parquet reference.
+    (The trim also keeps DuckDB from pushing the cast into its CSV reader, which would then
+    fail on the first value that is not a number instead of yielding NULL.)
+    """
+    return column.strip().try_cast("float64")
+
+
+def utc_time(column: ir.Column) -> ir.TimestampValue:
+    """A time column as UTC wall-clock time: text with offsets and zoned times are converted,
+    naive times are taken as UTC (engines run with their session time zone set to UTC)."""
+    dtype = column.type()
+    if dtype.is_string():
+        return column.cast("timestamp('UTC')").cast("timestamp")
+    if dtype.is_timestamp() and dtype.timezone is not None:
+        return column.cast("timestamp")
+    return column.cast("timestamp")
+
+
+def category_value(
+    column: ir.Column, kind: str, name: str, *, boolean: bool = False, numbers: bool = False
+) -> ir.StringValue:
+    """The column as category text.
+
+    Numbers become one canonical text (``3`` for 3 and 3.0, ``1.5`` for 1.5), so a float
+    reference matches an integer or CSV window. With ``numbers`` (the reference held numbers),
+    text that reads as a number is canonicalised the same way. For a boolean feature, text
+    spellings (True, FALSE, yes, no, t, f, 1, 0) and the numbers 1 and 0 become
+    'true'/'false', so a CSV file matches a parquet reference.
     """
     import ibis
 
@@ -66,15 +92,29 @@ def category_value(
             (text.isin(TRUE_TEXT), "true"), (text.isin(FALSE_TEXT), "false"), else_=column
         )
     if boolean and kind == "numeric":
-        return ibis.cases(
-            (column == 1, "true"), (column == 0, "false"), else_=column.cast("string")
-        )
-    if kind in ("string", "boolean", "numeric"):
-        return column if kind == "string" else column.cast("string")
+        return ibis.cases((column == 1, "true"), (column == 0, "false"), else_=_number_text(column))
+    if kind == "numeric":
+        return _number_text(column)
+    if kind == "string":
+        if not numbers:
+            return column
+        parsed = parse_number(column)
+        return ibis.cases((parsed.notnull(), _number_text(parsed)), else_=column)
+    if kind in ("boolean", "null"):
+        return column.cast("string")
     raise SchemaError(
         f"feature {name!r} is categorical in the reference but the data holds {column.type()}",
         hint="cast the column to text, or exclude it in driftpilot.yaml",
     )
+
+
+def _number_text(column: ir.NumericValue) -> ir.StringValue:
+    """Integral values without a fraction (both engines agree on those); others as cast."""
+    import ibis
+
+    value = column.cast("float64")
+    integral = (value == value.floor()) & (value.abs() < INTEGRAL_LIMIT)
+    return ibis.cases((integral, value.cast("int64").cast("string")), else_=value.cast("string"))
 
 
 def cell_expression(
@@ -86,49 +126,56 @@ def cell_expression(
     low: float | None = None,
     high: float | None = None,
 ) -> ir.IntegerValue:
-    """The grid cell of ``x`` as an int32, or a code from :data:`CODES`; NULL when missing.
+    """The encoded grid cell of ``x`` as an int64, or a code from :data:`CODES`; NULL when missing.
 
     With ``low``/``high`` (the reference range), values outside it get the UNDER/OVER codes so
-    that out-of-range shares are exact. Every branch is safe to evaluate on every row.
+    that out-of-range shares are exact. The first branch takes the common case (a finite value
+    in range) with a single test; every branch is safe to evaluate on every row.
     """
     import ibis
 
-    # Nested so that the common case (a finite value in the linear part) meets the fewest
-    # tests: DuckDB evaluates each branch only on the rows that reach it, and the range tests
-    # go only into the branches where the reference's minimum and maximum fall.
-    lin = grid.linear_cells
-    z = (x - grid.center) * (1.0 / grid.scale)
-    log_cells = (ibis.least(z.abs(), Z_CLIP) / grid.limit).ln() / grid.log_growth
-    upper: Any = log_cells.floor() + lin
-    lower: Any = -lin - log_cells.ceil()
-    linear: Any = (z * (1.0 / grid.step)).floor()
-    if low is not None and high is not None:
-        z_low, z_high = _z(low, grid), _z(high, grid)
-        over = ibis.literal(CODES.OVER, "int64")
-        under = ibis.literal(CODES.UNDER, "int64")
-        upper = ibis.cases((x > high, over), else_=upper) if z_high >= grid.limit else over
-        lower = ibis.cases((x < low, under), else_=lower) if z_low < -grid.limit else under
-        checks = ([(x < low, under)] if z_low >= -grid.limit else []) + (
-            [(x > high, over)] if z_high < grid.limit else []
-        )
-        if checks:
-            linear = ibis.cases(*checks, else_=linear)
-    cell = ibis.cases((z >= grid.limit, upper), (z < -grid.limit, lower), else_=linear)
-    # |x| ≤ the largest double is false for NaN and ±inf in DuckDB and Spark alike. NaN is
-    # tested before missing values: Ibis on Spark counts NaN as null in isnull().
+    base = _base_cell(x, grid)
+    cell: Any = base * SUB + HALF
+    if grid.refinements:
+        refined = [
+            (
+                base == parent,
+                parent * SUB
+                + HALF
+                + ibis.greatest(ibis.least(_base_cell(x, sub), HALF - 1), -HALF),
+            )
+            for parent, sub in sorted(grid.refinements.items())
+        ]
+        cell = ibis.cases(*refined, else_=cell)
+    ranged = low is not None and high is not None
+    # NaN and ±inf fail the first test in DuckDB and Spark alike (NaN compares greatest there).
+    # NaN is tested before missing values: Ibis on Spark counts NaN as null in isnull().
+    inside = x.between(low, high) if ranged else x.abs() <= MAX_FINITE
     branches: list[tuple[Any, Any]] = [
-        (x.abs() <= MAX_FINITE, cell),
+        (inside, cell),
         (x.isnan(), CODES.NAN),
         (missing, ibis.null("int64")),
     ]
     if type_error is not None:
         branches.append((type_error, CODES.TYPE_ERROR))
-    branches.append((x > 0, CODES.POS_INF))
-    return ibis.cases(*branches, else_=CODES.NEG_INF).cast("int32")
+    branches += [(x > MAX_FINITE, CODES.POS_INF), (x < -MAX_FINITE, CODES.NEG_INF)]
+    if ranged:
+        branches.append((x < low, CODES.UNDER))
+    return ibis.cases(*branches, else_=CODES.OVER if ranged else CODES.NEG_INF).cast("int64")
 
 
-def _z(value: float, grid: Grid) -> float:
-    return (value - grid.center) * (1.0 / grid.scale)
+def _base_cell(x: ir.FloatingValue, grid: Grid) -> Any:
+    """The base cell, mirroring :meth:`Grid.base_cells` operation for operation."""
+    import ibis
+
+    lin = grid.linear_cells
+    z = (x - grid.center) * (1.0 / grid.scale)
+    log_cells = (ibis.least(z.abs(), Z_CLIP) / grid.limit).ln() / grid.log_growth
+    return ibis.cases(
+        (z >= grid.limit, log_cells.floor() + lin),
+        (z < -grid.limit, -lin - log_cells.ceil()),
+        else_=(z * (1.0 / grid.step)).floor(),
+    )
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """Profile a reference data set: schema, fine quantile grids, categories, calibrated thresholds.
 
-Four engine queries, whatever the size of the reference: an overview (rows, time range,
-distinct counts), the first ``sample_rows`` rows to place each numeric grid, the rows per grid
-cell (per calibration chunk), and the rows per category (per chunk). Everything else is
-computed from those counts.
+A handful of engine queries, whatever the size of the reference: an overview (rows, time
+range, distinct counts, how many text values are numbers), a seeded sample to place each
+numeric grid, the rows per grid cell (per calibration chunk; again for refined features), and
+the rows per category (per chunk). Everything else is computed from those counts.
 """
 
 from __future__ import annotations
@@ -19,24 +19,17 @@ from driftpilot.config import DriftpilotConfig
 from driftpilot.engine.backend import Engine, Source, describe_source
 from driftpilot.engine.expressions import (
     CategorySpec,
-    NumericSpec,
     category_counts,
     category_value,
-    numeric_cell_counts,
     numeric_value,
+    parse_number,
+    utc_time,
 )
 from driftpilot.engine.results import Group, split_rows
-from driftpilot.engine.windows import SPECIAL_CODES, coded_counts
 from driftpilot.errors import ConfigError, SchemaError
 from driftpilot.profile.calibrate import ChunkCounts, calibrate
-from driftpilot.profile.grid import Grid, choose_boundaries, grid_for
-from driftpilot.profile.model import (
-    CategoricalProfile,
-    ColumnRoles,
-    NumericBins,
-    NumericProfile,
-    Profile,
-)
+from driftpilot.profile.model import CategoricalProfile, ColumnRoles, Profile
+from driftpilot.profile.numeric import profile_numeric
 from driftpilot.schema import FeatureType, dtype_kind, infer_schema
 
 if TYPE_CHECKING:
@@ -45,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["build_profile"]
 
 ID_LIKE_SHARE = 0.5  # a text column with more distinct values than this share of rows is an id
+NUMERIC_SHARE = 0.95  # a text column whose values are this often numbers is a number column
 
 
 def build_profile(
@@ -59,50 +53,71 @@ def build_profile(
     warnings: list[str] = []
     excluded = dict(schema.excluded)
     kinds = {name: dtype_kind(dtypes[name]) for name in schema.features}
-    numeric = [n for n, t in schema.features.items() if t is FeatureType.NUMERIC]
-    categorical = [n for n, t in schema.features.items() if t is not FeatureType.NUMERIC]
-    values = {n: numeric_value(table[n], kinds[n], n) for n in numeric}
+    types = dict(schema.features)
     texts = {
-        n: category_value(table[n], kinds[n], n, boolean=schema.features[n] is FeatureType.BOOLEAN)
-        for n in categorical
+        n: category_value(table[n], kinds[n], n, boolean=t is FeatureType.BOOLEAN)
+        for n, t in types.items()
+        if t is not FeatureType.NUMERIC
     }
     overview = _overview(engine, table, config, texts)
     rows = int(overview["rows"])
-    for name in list(categorical):
-        distinct = int(overview[f"d:{name}"])
-        if distinct > max(1000, ID_LIKE_SHARE * rows) and name not in config.columns.types:
-            categorical.remove(name)
+    if rows == 0:
+        raise SchemaError(
+            f"the reference {describe_source(source)} has no rows",
+            hint="profile data that holds the model's training or reference rows",
+        )
+    for name in list(texts):
+        distinct, numbers = int(overview[f"d:{name}"]), int(overview[f"n:{name}"])
+        present = int(overview[f"c:{name}"])
+        if name in config.columns.types or kinds[name] != "string":
+            continue
+        if present and numbers >= NUMERIC_SHARE * present:  # a number column with stray text
+            types[name] = FeatureType.NUMERIC
+            del texts[name]
+            warnings.append(
+                f"column {name!r} holds text but {numbers:,} of its {present:,} "
+                "values are numbers: it is profiled as numeric and the rest count "
+                "as type errors (declare it in columns.types to decide otherwise)"
+            )
+        elif distinct > max(1000, ID_LIKE_SHARE * rows):
+            del texts[name]
+            del types[name]
             excluded[name] = "looks like an id (almost every value is distinct)"
             warnings.append(
                 f"column {name!r} has ~{distinct:,} distinct values in {rows:,} rows; "
                 "it is left out as an id (declare its type in columns.types to keep it)"
             )
-    if not numeric and not categorical:
+    if not types:
         raise SchemaError(
             "the reference has no feature columns",
             hint="check columns.exclude and columns.types in driftpilot.yaml",
         )
     keys, method = _chunk_keys(table, config, overview)
-    grids = _place_grids(engine, table, values, config.profile.sample_rows)
+    columns = {
+        n: numeric_value(table[n], kinds[n], n)
+        for n, t in types.items()
+        if t is FeatureType.NUMERIC
+    }
     features: dict[str, Any] = {}
     chunks: dict[str, ChunkCounts] = {}
-    if numeric:
-        specs = [
-            NumericSpec(n, values[n][0], table[n].isnull(), values[n][1], grids[n]) for n in numeric
-        ]
-        result = engine.execute(numeric_cell_counts(table, specs, keys, with_range=True))
-        for (name,), group in split_rows(result, ["feature"]).items():
-            features[name], chunks[name] = _numeric_profile(group, grids[name], config)
-    if categorical:
-        specs_c = [CategorySpec(n, texts[n]) for n in categorical]
-        result = engine.execute(category_counts(table, specs_c, keys))
+    if columns:
+        numeric, numeric_chunks, notes = profile_numeric(engine, table, columns, keys, rows, config)
+        features.update(numeric)
+        chunks.update(numeric_chunks)
+        warnings.extend(notes)
+    if texts:
+        result = engine.execute(
+            category_counts(table, [CategorySpec(n, v) for n, v in texts.items()], keys)
+        )
         by_feature = split_rows(result, ["feature"])
-        for name in categorical:
-            kind = "boolean" if schema.features[name] is FeatureType.BOOLEAN else "categorical"
+        for name in texts:
+            kind = "boolean" if types[name] is FeatureType.BOOLEAN else "categorical"
             features[name], chunks[name] = _categorical_profile(
                 by_feature.get((name,)), kind, int(overview[f"d:{name}"]), config
             )
-    order = [n for n in schema.features if n in features]
+            if kinds[name] == "numeric" and kind == "categorical":  # numbers kept as categories
+                features[name] = features[name].model_copy(update={"numbers": True})
+    order = [n for n in types if n in features]
     calibrated = {n: calibrate(features[n], chunks[n], method, config) for n in order}
     return Profile(
         created_at=datetime.now(UTC),
@@ -135,11 +150,12 @@ def _overview(
                 field="columns.timestamp",
                 hint="point it at a date/time column or parse the column first",
             )
-        aggregates.update(
-            t_min=table[ts].cast("timestamp").min(), t_max=table[ts].cast("timestamp").max()
-        )
+        moment = utc_time(table[ts])
+        aggregates.update(t_min=moment.min(), t_max=moment.max())
     for name, text in texts.items():
         aggregates[f"d:{name}"] = text.approx_nunique()
+        aggregates[f"c:{name}"] = text.count()
+        aggregates[f"n:{name}"] = parse_number(text).count()
     row: dict[str, Any] = engine.execute(table.aggregate(**aggregates)).to_pylist()[0]
     return row
 
@@ -163,71 +179,9 @@ def _chunk_keys(
         return {}, method
     t0 = overview["t_min"]
     span = (overview["t_max"] - t0).total_seconds()
-    seconds = table[config.columns.timestamp].cast("timestamp").delta(t0, unit="second")
+    seconds = utc_time(table[config.columns.timestamp]).delta(t0, unit="second")
     chunk = (seconds * (settings.chunks / span)).floor().clip(upper=settings.chunks - 1)
     return {"chunk": chunk.cast("int32")}, method
-
-
-def _place_grids(
-    engine: Engine, table: ir.Table, values: dict[str, Any], rows: int
-) -> dict[str, Any]:
-    if not values:
-        return {}
-    sample = engine.execute(table.select(**{n: v for n, (v, _) in values.items()}).limit(rows))
-    return {
-        n: grid_for(sample.column(n).to_numpy(zero_copy_only=False).astype(np.float64))
-        for n in values
-    }
-
-
-def _numeric_profile(
-    group: Group, grid: Grid, config: DriftpilotConfig
-) -> tuple[NumericProfile, ChunkCounts]:
-    missing = group.nulls["cell"]
-    cells = group["cell"].astype(np.int64)
-    n = group["n"].astype(np.int64)
-    ok = ~(missing | np.isin(cells, SPECIAL_CODES))
-    common: dict[str, Any] = dict(
-        rows=int(n.sum()),
-        nulls=int(n[missing].sum()),
-        grid=grid,
-        calibration=None,
-        **coded_counts(cells, n, missing),
-    )
-    if not ok.any():
-        empty = NumericProfile(min=None, max=None, mean=None, std=None, bins=None, **common)
-        return empty, ChunkCounts()
-    cells, n, s, ss = cells[ok], n[ok], group["s"][ok], group["ss"][ok]
-    occupied, inverse = np.unique(cells, return_inverse=True)
-    boundaries = choose_boundaries(
-        occupied, np.bincount(inverse, weights=n).astype(np.float64), config.profile.bins
-    )
-    index = np.searchsorted(boundaries, cells, side="right") - 1
-    nbins = boundaries.size - 1
-    counts = np.bincount(index, weights=n, minlength=nbins).astype(np.int64)
-    sums = np.bincount(index, weights=s, minlength=nbins)
-    valid = int(counts.sum())
-    mean_centred = float(s.sum()) / valid
-    variance = max(float(ss.sum()) / valid - mean_centred**2, 0.0)
-    low, high = float(group["lo"][ok].min()), float(group["hi"][ok].max())
-    edges = grid.lower_edge(boundaries).tolist()
-    edges[0], edges[-1] = low, high
-    bins = NumericBins(
-        cells=boundaries.tolist(), edges=edges, counts=counts.tolist(), sums=sums.tolist()
-    )
-    profile = NumericProfile(
-        min=low, max=high, mean=grid.center + mean_centred, std=variance**0.5, bins=bins, **common
-    )
-    if "chunk" not in group:
-        return profile, ChunkCounts()
-    chunk, chunk_null = group["chunk"][ok], group.nulls["chunk"][ok]
-    keys = sorted(set(chunk[~chunk_null].tolist()))
-    per_chunk = ChunkCounts()
-    for key in keys:
-        mask = (chunk == key) & ~chunk_null
-        per_chunk.counts.append(np.bincount(index[mask] + 1, weights=n[mask], minlength=nbins + 2))
-        per_chunk.sums.append(np.bincount(index[mask] + 1, weights=s[mask], minlength=nbins + 2))
-    return profile, per_chunk
 
 
 def _categorical_profile(

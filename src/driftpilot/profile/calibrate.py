@@ -56,23 +56,31 @@ def calibrate(
         size = max(int(whole.sum()) // settings.chunks, MIN_CHUNK_ROWS)
         draws = rng.multinomial(size, whole / whole.sum(), size=settings.chunks)
         counts = list(draws.astype(np.float64))
-        sums = [d * bin_means for d in draws] if bin_means is not None else []
+        with np.errstate(all="ignore"):
+            sums = [d * bin_means for d in draws] if bin_means is not None else []
     matrix = np.vstack(counts)
-    if isinstance(profile, NumericProfile):
-        sum_matrix = np.vstack(sums) if sums else np.zeros_like(matrix)
-        values = numeric_distances(
-            profile, matrix, sum_matrix, psi_bins=config.drift.psi_bins, eps=config.drift.eps
-        )
-    else:
-        values = categorical_distances(profile, matrix, eps=config.drift.eps)
+    # values of extreme magnitude can overflow a statistic: such statistics stay uncalibrated
+    with np.errstate(all="ignore"):
+        if isinstance(profile, NumericProfile):
+            sum_matrix = np.vstack(sums) if sums else np.zeros_like(matrix)
+            values = numeric_distances(
+                profile, matrix, sum_matrix, psi_bins=config.drift.psi_bins, eps=config.drift.eps
+            )
+        else:
+            values = categorical_distances(profile, matrix, eps=config.drift.eps)
+        moments = {
+            name: (float(np.mean(v)), float(np.std(v, ddof=1)))
+            for name, v in values.items()
+            if name in CALIBRATED
+        }
     return Calibration(
         method="time" if method == "time" else "random",
         chunks=len(counts),
         chunk_rows=int(np.median([c.sum() for c in counts])),
         statistics={
-            name: StatisticCalibration(mean=float(np.mean(v)), std=float(np.std(v, ddof=1)))
-            for name, v in values.items()
-            if name in CALIBRATED
+            name: StatisticCalibration(mean=mean, std=std)
+            for name, (mean, std) in moments.items()
+            if np.isfinite(mean) and np.isfinite(std)
         },
     )
 

@@ -1,22 +1,26 @@
 """The cell grid that turns a numeric value into an integer cell, the same way in every engine.
 
 A numeric feature is standardised with the reference's robust centre and scale,
-``z = (x − centre) · (1 / scale)``, and cut into cells: ``step`` wide (0.01 by default) for
-``|z| < limit`` (4 by default), and ``growth``-relative wide (2 %) beyond, out to ±1e300. Cells
-are integers, so an engine can count rows per cell with a plain GROUP BY; the counts add across
-partitions and windows. The reference's fine quantile bins are runs of whole cells, so any
-window's counts in those bins follow from its cell counts, exactly, without the reference data.
+``z = (x − centre) · (1 / scale)``, and cut into *base cells*: ``step`` wide (0.01 by default)
+for ``|z| < limit`` (4 by default), and ``growth``-relative wide (2 %) beyond, out to ±1e300.
+The engine counts rows per cell with a plain GROUP BY; counts add across partitions and
+windows. The reference's fine quantile bins are runs of whole cells, so any window's counts in
+those bins follow from its cell counts, exactly, without the reference data.
+
+Data at several scales at once (a cluster of small values beside huge ones) would crowd one
+base cell; such a cell gets a *refinement*: a grid of its own, placed on the values inside it.
+A cell is encoded as ``base · 2²⁰ + 2¹⁹ (+ sub-cell)``, which keeps cells ordered like values.
 
 Point masses (ties) never split: equal values always share a cell. A normal feature puts at
-most about 0.4 % of its mass in one cell, so the 100 quantile bins come out within a fraction
-of a percent of equal mass.
+most about 0.4 % of its mass in one cell; no cell with distinct values keeps more than one
+bin's share of the reference unless it is refined twice over (a profile warning says so).
 
 >>> import numpy as np
->>> from driftpilot.profile.grid import Grid
+>>> from driftpilot.profile.grid import Grid, decode
 >>> grid = Grid(center=10.0, scale=2.0)
->>> grid.cells(np.array([10.0, 10.03, 7.9, 18.0, 1e6])).tolist()
+>>> decode(grid.cells(np.array([10.0, 10.03, 7.9, 18.0, 1e6]))).tolist()
 [0, 1, -105, 400, 992]
->>> float(grid.lower_edge(np.array([400]))[0])   # cell 400 starts at z = 4, x = 18
+>>> float(grid.lower_edge(grid.cells(np.array([18.0])))[0])   # base cell 400 starts at x = 18
 18.0
 """
 
@@ -26,29 +30,42 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["CODES", "Grid", "choose_boundaries", "grid_for"]
+__all__ = ["CODES", "HALF", "SUB", "Grid", "choose_boundaries", "decode", "encode", "grid_for"]
 
 Z_CLIP = 1e300
+SUB = 1 << 20  # encoded cells per base cell
+HALF = 1 << 19  # offset of the base cell itself (sub-cells go either side)
+_CODE = 1 << 40  # codes lie beyond every encoded cell (|base| ≤ ~40,000 → |encoded| < 2^36)
 
 
 class _Codes:
-    """Cell codes outside the grid (the grid's own cells stay within ±40,000)."""
+    """Cell codes for values that are not in the grid."""
 
-    NAN = -2_000_000_000
-    NEG_INF = -1_999_999_999
-    POS_INF = 1_999_999_999
-    TYPE_ERROR = -2_000_000_001
-    UNDER = -1_000_000_000  # below the reference minimum (current windows only)
-    OVER = 1_000_000_000  # above the reference maximum (current windows only)
+    UNDER = -_CODE  # below the reference minimum (current windows only)
+    OVER = _CODE  # above the reference maximum (current windows only)
+    NAN = -_CODE - 1
+    NEG_INF = -_CODE - 2
+    POS_INF = _CODE + 2
+    TYPE_ERROR = -_CODE - 3
 
 
 CODES = _Codes()
 
 
+def encode(base: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Encoded cell of unrefined base cells."""
+    return np.asarray(base, dtype=np.int64) * SUB + HALF
+
+
+def decode(cells: NDArray[np.int64]) -> NDArray[np.int64]:
+    """The base cell of encoded cells."""
+    return np.floor_divide(np.asarray(cells, dtype=np.int64), SUB)
+
+
 class Grid(BaseModel):
-    """Placement of a numeric feature's cells: centre, scale and resolution."""
+    """Placement of a numeric feature's cells: centre, scale, resolution, refinements."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -57,6 +74,14 @@ class Grid(BaseModel):
     step: float = Field(0.01, gt=0)
     limit: float = Field(4.0, gt=0)
     growth: float = Field(1.02, gt=1)
+    refinements: dict[int, Grid] = Field(default_factory=dict)
+
+    @field_validator("refinements")
+    @classmethod
+    def _one_level(cls, value: dict[int, Grid]) -> dict[int, Grid]:
+        if any(sub.refinements for sub in value.values()):
+            raise ValueError("a refinement cannot be refined again")
+        return value
 
     @property
     def linear_cells(self) -> int:
@@ -67,8 +92,8 @@ class Grid(BaseModel):
     def log_growth(self) -> float:
         return math.log(self.growth)
 
-    def cells(self, values: NDArray[np.float64]) -> NDArray[np.int64]:
-        """Cells of finite values (mirrors the engine's SQL expression operation for operation)."""
+    def base_cells(self, values: NDArray[np.float64]) -> NDArray[np.int64]:
+        """Base cells of finite values (the engine's SQL expression, operation for operation)."""
         z = (np.asarray(values, dtype=np.float64) - self.center) * (1.0 / self.scale)
         lin = self.linear_cells
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -81,16 +106,48 @@ class Grid(BaseModel):
         )
         return out.astype(np.int64)
 
-    def lower_edge(self, cells: NDArray[np.int64]) -> NDArray[np.float64]:
-        """The value where each cell starts (the boundary with the cell below)."""
-        c = np.asarray(cells, dtype=np.float64)
+    def cells(self, values: NDArray[np.float64]) -> NDArray[np.int64]:
+        """Encoded cells of finite values."""
+        values = np.asarray(values, dtype=np.float64)
+        base = self.base_cells(values)
+        out = encode(base)
+        for parent, sub in self.refinements.items():
+            inside = base == parent
+            if inside.any():
+                out[inside] += np.clip(sub.base_cells(values[inside]), -HALF, HALF - 1)
+        return out
+
+    def base_edge(self, base: NDArray[np.int64]) -> NDArray[np.float64]:
+        """The value where each base cell starts."""
+        c = np.asarray(base, dtype=np.float64)
         lin = self.linear_cells
-        z = np.where(
-            c > lin,
-            self.limit * self.growth ** (c - lin),
-            np.where(c < -lin, -self.limit * self.growth ** (-lin - c), c * self.step),
-        )
+        with np.errstate(over="ignore"):
+            z = np.where(
+                c > lin,
+                self.limit * self.growth ** (c - lin),
+                np.where(c < -lin, -self.limit * self.growth ** (-lin - c), c * self.step),
+            )
         return np.asarray(self.center + z * self.scale, dtype=np.float64)
+
+    def lower_edge(self, cells: NDArray[np.int64]) -> NDArray[np.float64]:
+        """The value where each encoded cell (or boundary between cells) starts.
+
+        A boundary just after an unrefined base cell's code starts the next base cell; inside a
+        refined cell it starts at its sub-cell's edge, kept within the parent cell.
+        """
+        cells = np.asarray(cells, dtype=np.int64)
+        base = decode(cells)
+        offset = cells - encode(base)
+        edges = self.base_edge(base + (offset > 0))
+        for parent, sub in self.refinements.items():
+            inside = base == parent
+            if inside.any():
+                edges[inside] = np.clip(
+                    sub.base_edge(offset[inside]),
+                    self.base_edge(base[inside]),
+                    self.base_edge(base[inside] + 1),
+                )
+        return edges
 
 
 def grid_for(sample: NDArray[np.float64]) -> Grid:
@@ -107,10 +164,26 @@ def grid_for(sample: NDArray[np.float64]) -> Grid:
     smallest = max(abs(float(median)), 1e-200) * 1e-12
     scale = (q75 - q25) / 1.349
     if not (np.isfinite(scale) and scale > smallest):
-        scale = float(np.std(finite))
+        with np.errstate(over="ignore", invalid="ignore"):
+            scale = float(np.std(finite))
     if not (np.isfinite(scale) and scale > smallest):
         scale = max(abs(float(median)), 1.0) if abs(float(median)) > 1e12 else 1.0
     return Grid(center=float(median), scale=float(scale))
+
+
+def refine(grid: Grid, parent: int, sample: NDArray[np.float64], low: float, high: float) -> Grid:
+    """``grid`` with base cell ``parent`` refined by a grid of its own.
+
+    The sub-grid is placed on the sample's values in that cell, or spread over ``[low, high]``
+    (the cell's observed range) when the sample holds too few of them.
+    """
+    inside = sample[np.isfinite(sample)]
+    inside = inside[grid.base_cells(inside) == parent]
+    if np.unique(inside).size >= 3:
+        sub = grid_for(inside)
+    else:
+        sub = Grid(center=(low + high) / 2, scale=max((high - low) / 8, abs(high) * 1e-12, 1e-300))
+    return grid.model_copy(update={"refinements": {**grid.refinements, parent: sub}})
 
 
 def choose_boundaries(

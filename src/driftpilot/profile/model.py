@@ -104,6 +104,7 @@ class CategoricalProfile(_Model):
     other_categories: list[str]
     other_truncated: bool
     distinct: int
+    numbers: bool = False  # the reference held numbers (their canonical text is compared)
     calibration: Calibration | None
 
     @property

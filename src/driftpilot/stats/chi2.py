@@ -32,6 +32,8 @@ def chi2_test(reference: ArrayLike, current: ArrayLike) -> Chi2Result:
     Bins empty in both samples are dropped; with fewer than two bins left the samples cannot
     differ and the result is (0, 0, 1). Equals ``scipy.stats.chi2_contingency(table,
     correction=False)``. Counts must be raw counts, not proportions: the test depends on size.
+    Reference: Pearson (1900); the homogeneity form in Agresti (2013), "Categorical Data
+    Analysis", §3.2.
     """
     from scipy.special import chdtrc
 

@@ -44,6 +44,7 @@ def kl_divergence(reference: ArrayLike, current: ArrayLike, *, eps: float = 1e-4
 
     Proportions are floored at ``eps`` and renormalised, so the result is finite and ≥ 0
     (Gibbs' inequality holds for the smoothed distributions). Not symmetric.
+    Reference: Kullback & Leibler (1951), "On information and sufficiency".
     """
     p, q = proportions(reference, current)
     p = np.maximum(p, eps)
@@ -58,6 +59,8 @@ def js_distance(reference: ArrayLike, current: ArrayLike) -> Float:
 
     ``sqrt(½·KL(p‖m) + ½·KL(q‖m))`` with ``m = (p + q) / 2``; equals
     ``scipy.spatial.distance.jensenshannon(p, q, base=2)``. Symmetric; no smoothing needed.
+    References: Lin (1991), "Divergence measures based on the Shannon entropy"; Endres &
+    Schindelin (2003), "A new metric for probability distributions" (the square root is a metric).
     """
     p, q = proportions(reference, current)
     m = (p + q) / 2
@@ -66,19 +69,27 @@ def js_distance(reference: ArrayLike, current: ArrayLike) -> Float:
 
 
 def hellinger(reference: ArrayLike, current: ArrayLike) -> Float:
-    """Hellinger distance ``sqrt(½·Σ (√p − √q)²)``, in [0, 1]; symmetric."""
+    """Hellinger distance ``sqrt(½·Σ (√p − √q)²)``, in [0, 1]; symmetric.
+
+    Written as a sum of squares (not ``sqrt(1 − Σ √(pq))``) so equal inputs give exactly 0.
+    Reference: Le Cam & Yang (2000), "Asymptotics in Statistics", §3.2.
+    """
     p, q = proportions(reference, current)
     return _out(np.sqrt(0.5 * np.sum((np.sqrt(p) - np.sqrt(q)) ** 2, axis=-1)))
 
 
 def total_variation(reference: ArrayLike, current: ArrayLike) -> Float:
-    """Total variation distance ``½·Σ |p − q|``, in [0, 1]; symmetric."""
+    """Total variation distance ``½·Σ |p − q|``, in [0, 1]; symmetric.
+
+    Reference: Levin, Peres & Wilmer (2009), "Markov Chains and Mixing Times", §4.1.
+    """
     p, q = proportions(reference, current)
     return _out(0.5 * np.sum(np.abs(p - q), axis=-1))
 
 
 def linf(reference: ArrayLike, current: ArrayLike) -> Float:
-    """L-infinity distance ``max |p − q|``: the largest change of one category's share."""
+    """L-infinity (Chebyshev) distance ``max |p − q|``: the largest change of one category's
+    share, in [0, 1]; symmetric. The distance Evidently and SageMaker use for categories."""
     p, q = proportions(reference, current)
     return _out(np.max(np.abs(p - q), axis=-1))
 

@@ -20,7 +20,7 @@ from driftpilot.stats.ks import KSResult, ks_pvalue
 
 __all__ = ["EXACT_PVALUE_LIMIT", "ks_exact", "wasserstein_exact"]
 
-EXACT_PVALUE_LIMIT = 10_000  # n·m up to which the exact KS distribution is computed
+EXACT_PVALUE_LIMIT = 25_000_000  # n·m up to which the exact KS distribution is computed
 
 
 def _finite(values: ArrayLike, name: str) -> NDArray[np.float64]:
