@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -36,9 +36,26 @@ class OutputFormat(StrEnum):
 ConfigOption = Annotated[
     Path | None,
     typer.Option(
-        "--config", "-c", help="driftpilot.yaml to use (default: ./driftpilot.yaml if present)."
+        "--config", "-c", help="driftpilot.yaml to use (default: the workspace's, if present)."
     ),
 ]
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        envvar="DRIFTPILOT_WORKSPACE",
+        show_envvar=True,
+        help="Workspace folder (default: the current folder).",
+    ),
+]
+
+
+def open_workspace(workspace: Path | None, config: Path | None = None) -> Any:
+    """The workspace (its driftpilot.yaml, or ``config`` when given)."""
+    from driftpilot.workspace import Workspace
+
+    return Workspace.open(workspace, config=config)
 
 
 def _fail(exc: Exception) -> NoReturn:
@@ -70,19 +87,29 @@ def profile(
         list[str], typer.Argument(help="Reference data: parquet or CSV files, folders or globs.")
     ],
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Where to write the profile JSON.")
-    ],
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Where to write the profile (default: the workspace's reference.json).",
+        ),
+    ] = None,
     config: ConfigOption = None,
+    workspace: WorkspaceOption = None,
 ) -> None:
-    """Profile reference data: schema, quantile grids, categories, calibrated thresholds."""
+    """Profile reference data: schema, quantile grids, categories, calibrated thresholds.
+
+    With columns.prediction and columns.target declared, the profile also holds the model's
+    score and label distributions and its reference performance (for the monitor).
+    """
     from driftpilot.errors import DriftpilotError
 
     try:
-        from driftpilot.config import load_config
         from driftpilot.profile.build import build_profile
 
-        settings = load_config(config)
-        result = build_profile(data if len(data) > 1 else data[0], settings)
+        space = open_workspace(workspace, config)
+        output = output or space.reference_path
+        result = build_profile(data if len(data) > 1 else data[0], space.config)
         result.save(output)
     except DriftpilotError as exc:
         _fail(exc)
@@ -116,6 +143,7 @@ def drift(
         Path | None, typer.Option("--output", "-o", help="Write the report here.")
     ] = None,
     config: ConfigOption = None,
+    workspace: WorkspaceOption = None,
 ) -> None:
     """Compare current data with a reference: drift per feature and data quality.
 
@@ -129,10 +157,9 @@ def drift(
                 "give the reference: --reference DATA, --profile PROFILE.json, or both",
                 hint="a profile is faster: `driftpilot profile REF --output ref.json`",
             )
-        from driftpilot.config import load_config
         from driftpilot.drift import drift_report
 
-        settings = load_config(config)
+        settings = open_workspace(workspace, config).config
         saved = None
         if profile is not None and (reference is None or profile.exists()):
             saved = str(profile)
@@ -185,5 +212,7 @@ def main() -> None:
     app()
 
 
-if __name__ == "__main__":
-    main()
+# the workspace commands live in their own module; it imports the options defined above
+from driftpilot import cli_log  # noqa: E402
+
+cli_log.register(app)

@@ -126,7 +126,42 @@ def test_spark_builds_the_same_profile(engine, spark, files) -> None:
 
 
 def test_spark_samples_large_references_too(spark, files) -> None:
-    config = CONFIG.model_copy(update={"profile": CONFIG.profile.model_copy(update={"sample_rows": 1000})})
+    config = CONFIG.model_copy(
+        update={"profile": CONFIG.profile.model_copy(update={"sample_rows": 1000})}
+    )
     profile = build_profile(files["ref"], config, engine=spark)
     assert profile.rows == 12_000
     assert sum(profile.features["tenure"].bins.counts) + profile.features["tenure"].nulls == 12_000
+
+
+def test_monitor_on_spark_computes_the_same_reports(engine, spark, tmp_path) -> None:
+    from driftpilot.monitor.job import run_monitor
+    from tests.monitor.test_job import log_week, logged_week, make_workspace, weeks
+
+    space = make_workspace(tmp_path)
+    s, specs = weeks()
+    for i in (4, 6, 8):
+        log_week(space, logged_week(s, specs, i), labels=i < 8)
+    duck = run_monitor(space, engine=engine, everything=True).computed
+    other = run_monitor(space, engine=spark, everything=True).computed
+    assert [r.window_key for r in duck] == [r.window_key for r in other]
+    for a, b in zip(duck, other, strict=True):
+        assert (a.rows, a.labels, a.dataset.drifted_features) == (
+            b.rows,
+            b.labels,
+            b.dataset.drifted_features,
+        )
+        for metric in ("accuracy", "recall", "tp", "fp", "roc_auc", "brier"):
+            if a.performance[metric] is None:  # the unlabeled week
+                assert b.performance[metric] is None
+                continue
+            assert a.performance[metric] == pytest.approx(
+                b.performance[metric], rel=1e-9, abs=1e-12
+            )
+        assert a.estimate["roc_auc"] == pytest.approx(b.estimate["roc_auc"], rel=1e-9)
+        assert a.kpis == pytest.approx(b.kpis)
+        assert a.prediction_drift.statistics == pytest.approx(b.prediction_drift.statistics)
+        regions = a.performance["by_segment"]["region"]
+        assert regions.keys() == b.performance["by_segment"]["region"].keys()
+        for region, metrics in regions.items():
+            assert metrics == pytest.approx(b.performance["by_segment"]["region"][region])

@@ -32,7 +32,7 @@ from driftpilot.engine.windows import (
 from driftpilot.errors import StatisticError
 from driftpilot.profile.model import CategoricalProfile, NumericProfile, Profile
 
-__all__ = ["DatasetDrift", "DriftReport", "FeatureDrift", "compare"]
+__all__ = ["DatasetDrift", "DriftReport", "FeatureDrift", "compare", "feature_drift"]
 
 
 class _Model(BaseModel):
@@ -79,15 +79,15 @@ class DriftReport(_Model):
         return self.model_dump_json(indent=indent)
 
 
-def _feature(
+def feature_drift(
     name: str,
     reference: NumericProfile | CategoricalProfile,
     counts: FeatureCounts,
     rule: ResolvedRule,
-    profile: Profile,
     config: DriftpilotConfig,
     exact: dict[str, float] | None = None,
 ) -> FeatureDrift:
+    """Statistics, verdict and data quality of one feature (or model output) in one window."""
     base = {"type": reference.type, "method": rule.method}
     if isinstance(counts, FeatureFailure):
         return FeatureDrift(
@@ -199,14 +199,8 @@ def compare(
     config = config or DriftpilotConfig()
     rules = resolve_rules(config.drift, profile)
     features = {
-        name: _feature(
-            name,
-            reference,
-            window.features[name],
-            rules[name],
-            profile,
-            config,
-            (exact or {}).get(name),
+        name: feature_drift(
+            name, reference, window.features[name], rules[name], config, (exact or {}).get(name)
         )
         for name, reference in profile.features.items()
     }

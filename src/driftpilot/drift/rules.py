@@ -17,7 +17,7 @@ from driftpilot.profile.model import Profile
 from driftpilot.schema import FeatureType
 from driftpilot.stats.calibration import calibrated_threshold
 
-__all__ = ["ResolvedRule", "resolve_rules"]
+__all__ = ["ResolvedRule", "resolve_rules", "rule_for_type"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,26 @@ def _apply(
     )
 
 
+def _typed(config: DriftConfig, kind: FeatureType) -> ResolvedRule:
+    start = ResolvedRule("psi", DEFAULT_THRESHOLDS["psi"], True, config.k)
+    base = _apply(start, config.default, config.k, "drift.default")
+    by_type = {
+        FeatureType.NUMERIC: config.numeric,
+        FeatureType.CATEGORICAL: config.categorical,
+        FeatureType.BOOLEAN: config.boolean,
+    }
+    return _apply(base, by_type[kind], config.k, f"drift.{kind.value}")
+
+
+def rule_for_type(config: DriftConfig, kind: FeatureType) -> ResolvedRule:
+    """The rule a feature of this type gets without a feature-specific setting (PSI where the
+    configured method does not apply to the type)."""
+    rule = _typed(config, kind)
+    if kind not in METHODS[rule.method][1]:
+        return ResolvedRule("psi", DEFAULT_THRESHOLDS["psi"], True, config.k, rule.origin)
+    return rule
+
+
 def resolve_rules(config: DriftConfig, profile: Profile) -> dict[str, ResolvedRule]:
     """One rule per profiled feature; unknown feature names and misfit methods are refused."""
     names = list(profile.features)
@@ -90,18 +110,11 @@ def resolve_rules(config: DriftConfig, profile: Profile) -> dict[str, ResolvedRu
                 field=f"drift.features.{name}",
                 hint=f"{hint}features: {', '.join(names)}",
             )
-    start = ResolvedRule("psi", DEFAULT_THRESHOLDS["psi"], True, config.k)
-    base = _apply(start, config.default, config.k, "drift.default")
-    by_type = {
-        FeatureType.NUMERIC: config.numeric,
-        FeatureType.CATEGORICAL: config.categorical,
-        FeatureType.BOOLEAN: config.boolean,
-    }
+    typed = {kind: _typed(config, kind) for kind in FeatureType}
     rules: dict[str, ResolvedRule] = {}
     for name, feature in profile.features.items():
         kind = FeatureType(feature.type)
-        typed = _apply(base, by_type[kind], config.k, f"drift.{kind.value}")
-        rule = _apply(typed, config.features.get(name), config.k, f"drift.features.{name}")
+        rule = _apply(typed[kind], config.features.get(name), config.k, f"drift.features.{name}")
         if kind not in METHODS[rule.method][1]:
             fitting = sorted(m for m, (_, kinds) in METHODS.items() if kind in kinds)
             hint = f"methods for {kind.value} features: {', '.join(fitting)}"

@@ -131,6 +131,19 @@ class Engine:
         self.backend.con.register(name, table.to_pyarrow_dataset())
         return self.backend.table(name)
 
+    def materialize(self, table: ir.Table) -> ir.Table:
+        """Compute ``table`` once and keep the result for the queries that follow.
+
+        (Ibis's own ``cache()`` leaves a DROP statement DuckDB 2 cannot parse.)
+        """
+        name = _unique_name()
+        if self.name == "pyspark":
+            frame = self.backend._session.sql(self.backend.compile(table)).cache()
+            frame.createOrReplaceTempView(name)
+        else:
+            self.backend.con.execute(f'CREATE TEMP TABLE "{name}" AS {self.backend.compile(table)}')
+        return self.backend.table(name)
+
     def sample(self, table: ir.Table, fraction: float, seed: int) -> ir.Table:
         """A seeded random sample of about ``fraction`` of the rows, whatever their order.
 

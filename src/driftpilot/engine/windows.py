@@ -96,12 +96,18 @@ def count_windows(
     window: str | None = None,
     time_column: str | None = None,
     segment: str | None = None,
+    keys: dict[str, Any] | None = None,
 ) -> list[WindowCounts]:
-    """Count ``source`` in ``profile``'s bins, per time window and/or segment when asked."""
+    """Count ``source`` in ``profile``'s bins, per time window and/or segment when asked.
+
+    ``keys`` gives the grouping directly instead (expressions named ``window`` and/or
+    ``segment`` over ``source``, which must then be an Ibis table).
+    """
     table = engine.table(source, csv_all_text=True)
     schema = table.schema()
     time_column = time_column or profile.columns.timestamp
-    keys = _key_expressions(table, window, time_column, segment)
+    if keys is None:
+        keys = _key_expressions(table, window, time_column, segment)
     failures: dict[str, FeatureFailure] = {}
     numeric: list[NumericSpec] = []
     categorical: list[CategorySpec] = []

@@ -30,6 +30,7 @@ from driftpilot.errors import ConfigError, SchemaError
 from driftpilot.profile.calibrate import ChunkCounts, calibrate
 from driftpilot.profile.model import CategoricalProfile, ColumnRoles, Profile
 from driftpilot.profile.numeric import profile_numeric
+from driftpilot.profile.outputs import reference_performance
 from driftpilot.schema import FeatureType, dtype_kind, infer_schema
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ __all__ = ["build_profile"]
 
 ID_LIKE_SHARE = 0.5  # a text column with more distinct values than this share of rows is an id
 NUMERIC_SHARE = 0.95  # a text column whose values are this often numbers is a number column
+OUTPUT = "output:"  # prefix of the score and label while they are profiled beside features
 
 
 def build_profile(
@@ -93,32 +95,24 @@ def build_profile(
             hint="check columns.exclude and columns.types in driftpilot.yaml",
         )
     keys, method = _chunk_keys(table, config, overview)
-    columns = {
-        n: numeric_value(table[n], kinds[n], n)
-        for n, t in types.items()
-        if t is FeatureType.NUMERIC
-    }
-    features: dict[str, Any] = {}
-    chunks: dict[str, ChunkCounts] = {}
-    if columns:
-        numeric, numeric_chunks, notes = profile_numeric(engine, table, columns, keys, rows, config)
-        features.update(numeric)
-        chunks.update(numeric_chunks)
-        warnings.extend(notes)
-    if texts:
-        result = engine.execute(
-            category_counts(table, [CategorySpec(n, v) for n, v in texts.items()], keys)
-        )
-        by_feature = split_rows(result, ["feature"])
-        for name in texts:
-            kind = "boolean" if types[name] is FeatureType.BOOLEAN else "categorical"
-            features[name], chunks[name] = _categorical_profile(
-                by_feature.get((name,)), kind, int(overview[f"d:{name}"]), config
-            )
-            if kinds[name] == "numeric" and kind == "categorical":  # numbers kept as categories
-                features[name] = features[name].model_copy(update={"numbers": True})
-    order = [n for n in types if n in features]
-    calibrated = {n: calibrate(features[n], chunks[n], method, config) for n in order}
+    numeric = {n: (*numeric_value(table[n], kinds[n], n), table[n].isnull())
+               for n, t in types.items() if t is FeatureType.NUMERIC}  # fmt: skip
+    numeric.update(_output_numbers(table, config))
+    texts.update(_output_texts(table, config))
+    booleans = {n for n, t in types.items() if t is FeatureType.BOOLEAN}
+    distinct_counts = {n: int(overview.get(f"d:{n}", 0)) for n in texts}
+    features, chunks, notes = _profile_columns(
+        engine, table, numeric, texts, keys, rows, config, booleans, distinct_counts
+    )
+    warnings.extend(notes)
+    for name in texts:
+        if kinds.get(name) == "numeric" and features[name].type == "categorical":
+            features[name] = features[name].model_copy(update={"numbers": True})
+    calibrated = {n: calibrate(f, chunks[n], method, config) for n, f in features.items()}
+    profiled = {n: f.model_copy(update={"calibration": calibrated[n]}) for n, f in features.items()}
+    performance = None
+    if config.columns.prediction and config.columns.target:
+        performance = reference_performance(engine, table, config, keys.get("chunk"))
     return Profile(
         created_at=datetime.now(UTC),
         driftpilot_version=__version__,
@@ -132,10 +126,70 @@ def build_profile(
         ),
         bins=config.profile.bins,
         max_categories=config.profile.max_categories,
-        features={n: features[n].model_copy(update={"calibration": calibrated[n]}) for n in order},
+        features={n: profiled[n] for n in types if n in profiled},
+        outputs={
+            name.removeprefix(OUTPUT): f for name, f in profiled.items() if name.startswith(OUTPUT)
+        },
+        performance=performance,
         excluded=excluded,
         warnings=warnings,
     )
+
+
+def _output_numbers(table: ir.Table, config: DriftpilotConfig) -> dict[str, Any]:
+    """The score (and a regression label) as numeric columns under reserved names."""
+    out: dict[str, Any] = {}
+    roles = [(config.columns.prediction, "score")]
+    if config.model.task == "regression":
+        roles.append((config.columns.target, "label"))
+    for column, role in roles:
+        if column:
+            kind = dtype_kind(table[column].type())
+            out[OUTPUT + role] = (
+                *numeric_value(table[column], kind, column),
+                table[column].isnull(),
+            )
+    return out
+
+
+def _output_texts(table: ir.Table, config: DriftpilotConfig) -> dict[str, Any]:
+    """A binary label as a category ('0', '1') under a reserved name."""
+    column = config.columns.target
+    if not column or config.model.task != "binary":
+        return {}
+    kind = dtype_kind(table[column].type())
+    return {OUTPUT + "label": category_value(table[column], kind, column, numbers=True)}
+
+
+def _profile_columns(
+    engine: Engine,
+    table: ir.Table,
+    numeric: dict[str, Any],
+    texts: dict[str, Any],
+    keys: dict[str, Any],
+    rows: int,
+    config: DriftpilotConfig,
+    booleans: set[str],
+    distinct: dict[str, int],
+) -> tuple[dict[str, Any], dict[str, ChunkCounts], list[str]]:
+    features: dict[str, Any] = {}
+    chunks: dict[str, ChunkCounts] = {}
+    notes: list[str] = []
+    if numeric:
+        profiles, numeric_chunks, notes = profile_numeric(
+            engine, table, numeric, keys, rows, config
+        )
+        features.update(profiles)
+        chunks.update(numeric_chunks)
+    if texts:
+        specs = [CategorySpec(n, v) for n, v in texts.items()]
+        by_feature = split_rows(engine.execute(category_counts(table, specs, keys)), ["feature"])
+        for name in texts:
+            kind = "boolean" if name in booleans else "categorical"
+            features[name], chunks[name] = _categorical_profile(
+                by_feature.get((name,)), kind, distinct.get(name, 0), config
+            )
+    return features, chunks, notes
 
 
 def _overview(

@@ -25,9 +25,12 @@ __all__ = [
     "Calibration",
     "CategoricalProfile",
     "FeatureProfile",
+    "IsotonicMap",
+    "MetricSpread",
     "NumericBins",
     "NumericProfile",
     "Profile",
+    "ReferencePerformance",
     "StatisticCalibration",
 ]
 
@@ -115,6 +118,31 @@ class CategoricalProfile(_Model):
 FeatureProfile = Annotated[NumericProfile | CategoricalProfile, Field(discriminator="type")]
 
 
+class IsotonicMap(_Model):
+    """A monotone map from score to P(label = 1): linear between the points (x, y)."""
+
+    x: list[float]
+    y: list[float]
+
+
+class MetricSpread(_Model):
+    mean: float
+    std: float
+
+
+class ReferencePerformance(_Model):
+    """The model's performance on the reference: overall, its spread over chunks (for the
+    estimate's standard error and alert thresholds) and the score calibration for CBPE."""
+
+    task: Literal["binary", "regression"]
+    labeled: int
+    metrics: dict[str, float | None]
+    chunks: dict[str, MetricSpread]
+    chunk_rows: int
+    calibration: IsotonicMap | None = None
+    score_bins: int = 1000
+
+
 class ColumnRoles(_Model):
     id: list[str] = Field(default_factory=list)
     timestamp: str | None = None
@@ -133,6 +161,10 @@ class Profile(_Model):
     bins: int
     max_categories: int
     features: dict[str, FeatureProfile]
+    outputs: dict[str, FeatureProfile] = Field(
+        default_factory=dict, description="The model's score and the label, for their drift"
+    )
+    performance: ReferencePerformance | None = None
     excluded: dict[str, str] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
 

@@ -29,17 +29,18 @@ if TYPE_CHECKING:
 __all__ = ["profile_numeric"]
 
 SEED = 20_261_122
+Column = tuple[Any, Any, Any]  # (float value, type-error flag or None, missing flag)
 
 
 def profile_numeric(
     engine: Engine,
     table: ir.Table,
-    columns: dict[str, tuple[Any, Any]],
+    columns: dict[str, Column],
     keys: dict[str, Any],
     rows: int,
     config: DriftpilotConfig,
 ) -> tuple[dict[str, NumericProfile], dict[str, ChunkCounts], list[str]]:
-    """Profile the numeric ``columns`` (name → (float value, type-error flag) expressions)."""
+    """Profile numeric ``columns``: name → (float value, type-error flag, missing flag)."""
     sample = _sample(engine, table, columns, rows, config.profile.sample_rows)
     grids = {name: grid_for(values) for name, values in sample.items()}
     groups = _count(engine, table, columns, grids, keys)
@@ -65,10 +66,10 @@ def profile_numeric(
 
 
 def _sample(
-    engine: Engine, table: ir.Table, columns: dict[str, tuple[Any, Any]], rows: int, size: int
+    engine: Engine, table: ir.Table, columns: dict[str, Column], rows: int, size: int
 ) -> dict[str, np.ndarray]:
-    """A seeded Bernoulli sample of about ``size`` rows: independent of the rows' order."""
-    projected = table.select(**{name: value for name, (value, _) in columns.items()})
+    """A seeded random sample of about ``size`` rows: independent of the rows' order."""
+    projected = table.select(**{name: value for name, (value, _, _) in columns.items()})
     if rows > size:
         projected = engine.sample(projected, size / rows, SEED)
     result = engine.execute(projected)
@@ -81,13 +82,13 @@ def _sample(
 def _count(
     engine: Engine,
     table: ir.Table,
-    columns: dict[str, tuple[Any, Any]],
+    columns: dict[str, Column],
     grids: dict[str, Grid],
     keys: dict[str, Any],
 ) -> dict[str, Group]:
     specs = [
-        NumericSpec(name, value, table[name].isnull(), type_error, grids[name])
-        for name, (value, type_error) in columns.items()
+        NumericSpec(name, value, missing, type_error, grids[name])
+        for name, (value, type_error, missing) in columns.items()
     ]
     result = engine.execute(numeric_cell_counts(table, specs, keys, with_range=True))
     return {name: group for (name,), group in split_rows(result, ["feature"]).items()}

@@ -1,0 +1,122 @@
+"""Reading the event log: each prediction once, each label once, labels joined to predictions.
+
+Appends are never rewritten, so a re-sent prediction or label may be stored twice; readers
+count it once: a prediction's first version wins (by ``ingested_at``), a label's latest
+version wins (a correction replaces the label it corrects). Labels join by prediction id, or
+by entity id and the prediction's timestamp; a label whose prediction is not (yet) logged
+stays in the labels table and joins when the prediction arrives.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from driftpilot.errors import SourceError
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from driftpilot.engine.backend import Engine
+    from driftpilot.workspace import Workspace
+
+__all__ = ["labeled_predictions", "labels", "predictions", "unmatched_labels"]
+
+
+def _has_table(path: object) -> bool:
+    from deltalake import DeltaTable
+
+    return DeltaTable.is_deltatable(str(path))
+
+
+def predictions(engine: Engine, workspace: Workspace) -> ir.Table:
+    """Logged predictions, one row per prediction id (its first version)."""
+    import ibis
+
+    if not _has_table(workspace.predictions_path):
+        raise SourceError(
+            f"no predictions are logged in {str(workspace.root)!r} yet",
+            hint="log some with `driftpilot ingest predictions FILE`, POST /v1/predictions, "
+            "or driftpilot.log_predictions(...)",
+        )
+    table = engine.delta(workspace.predictions_path)
+    first = ibis.row_number().over(group_by="prediction_id", order_by=["ingested_at"])
+    return table.mutate(_version=first).filter(ibis._["_version"] == 0).drop("_version")
+
+
+def labels(engine: Engine, workspace: Workspace) -> ir.Table | None:
+    """Logged labels, one row per label key (its latest version); None when there are none."""
+    import ibis
+
+    if not _has_table(workspace.labels_path):
+        return None
+    table = engine.delta(workspace.labels_path)
+    key = ibis.coalesce(
+        table.prediction_id, table.entity_id.concat("\x1f", table.timestamp.cast("string"))
+    )
+    latest = ibis.row_number().over(group_by=key, order_by=[ibis.desc("ingested_at")])
+    return table.mutate(_version=latest).filter(ibis._["_version"] == 0).drop("_version")
+
+
+def labeled_predictions(engine: Engine, workspace: Workspace) -> ir.Table:
+    """Predictions with ``label``, ``label_time`` and ``label_ingested_at`` (NULL until the
+    label arrives)."""
+    import ibis
+
+    preds = predictions(engine, workspace)
+    found = labels(engine, workspace)
+    if found is None:
+        return preds.mutate(
+            label=ibis.null("float64"),
+            label_time=ibis.null("timestamp('UTC')"),
+            label_ingested_at=ibis.null("timestamp('UTC')"),
+        )
+    by_id = found.filter(found.prediction_id.notnull()).select(
+        _pid=found.prediction_id,
+        _label_id=found.label,
+        _time_id=found.label_time,
+        _seen_id=found.ingested_at,
+    )
+    by_entity = found.filter(found.prediction_id.isnull()).select(
+        _entity=found.entity_id,
+        _stamp=found.timestamp,
+        _label_entity=found.label,
+        _time_entity=found.label_time,
+        _seen_entity=found.ingested_at,
+    )
+    joined = preds.left_join(by_id, preds.prediction_id == by_id._pid)
+    joined = joined.left_join(
+        by_entity, [joined.entity_id == by_entity._entity, joined.timestamp == by_entity._stamp]
+    )
+    return joined.mutate(
+        label=ibis.coalesce(joined._label_id, joined._label_entity),
+        label_time=ibis.coalesce(joined._time_id, joined._time_entity),
+        label_ingested_at=ibis.coalesce(joined._seen_id, joined._seen_entity),
+    ).drop(
+        "_pid",
+        "_label_id",
+        "_time_id",
+        "_seen_id",
+        "_entity",
+        "_stamp",
+        "_label_entity",
+        "_time_entity",
+        "_seen_entity",
+    )
+
+
+def unmatched_labels(engine: Engine, workspace: Workspace) -> int:
+    """Labels held for predictions that are not in the log (yet)."""
+    found = labels(engine, workspace)
+    if found is None:
+        return 0
+    preds = predictions(engine, workspace)
+    by_id = found.filter(found.prediction_id.notnull())
+    missing_id = by_id.anti_join(preds, by_id.prediction_id == preds.prediction_id).count()
+    by_entity = found.filter(found.prediction_id.isnull())
+    missing_entity = by_entity.anti_join(
+        preds, [by_entity.entity_id == preds.entity_id, by_entity.timestamp == preds.timestamp]
+    ).count()
+    counts = [
+        engine.execute(c.as_table()).column(0)[0].as_py() for c in (missing_id, missing_entity)
+    ]
+    return int(sum(counts))

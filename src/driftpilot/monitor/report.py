@@ -1,0 +1,125 @@
+"""The window report and the workspace's table of them.
+
+A :class:`WindowReport` extends the ``driftpilot drift`` report (``dataset``, ``features``,
+``window``) with the model's side of the window: rows and label coverage, prediction and label
+drift, realized performance (overall, per model version, per segment), the label-free
+estimate, business KPIs, streaming-detector detections and serving latency. Reports live in a
+Delta table keyed by window, upserted, so re-running the monitor replaces a window's report
+instead of adding a second one.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from driftpilot.drift.report import DriftReport, FeatureDrift
+from driftpilot.errors import EngineError
+from driftpilot.workspace import Workspace
+
+__all__ = ["WindowReport", "history", "stored_fingerprints", "upsert"]
+
+
+class WindowReport(DriftReport):
+    window_key: str
+    window_end: datetime | None = None
+    rows: int
+    model: dict[str, Any] = Field(default_factory=dict)
+    labels: dict[str, Any] = Field(default_factory=dict)
+    prediction_drift: FeatureDrift | None = None
+    label_drift: FeatureDrift | None = None
+    performance: dict[str, Any] | None = None
+    estimate: dict[str, Any] | None = None
+    kpis: dict[str, float | None] = Field(default_factory=dict)
+    estimated_kpis: dict[str, float | None] = Field(default_factory=dict)
+    detectors: dict[str, Any] = Field(default_factory=dict)
+    latency: dict[str, float | None] = Field(default_factory=dict)
+    fingerprint: str
+    computed_at: datetime
+
+
+def _schema() -> Any:
+    import pyarrow as pa
+
+    time = pa.timestamp("us", tz="UTC")
+    return pa.schema(
+        [
+            ("window_key", pa.string()),
+            ("window_start", time),
+            ("window_end", time),
+            ("fingerprint", pa.string()),
+            ("computed_at", time),
+            ("rows", pa.int64()),
+            ("labeled", pa.int64()),
+            ("report", pa.string()),
+        ]
+    )
+
+
+def upsert(workspace: Workspace, reports: list[WindowReport]) -> None:
+    """Write reports, replacing any earlier report of the same window."""
+    import pyarrow as pa
+    from deltalake import DeltaTable, write_deltalake
+
+    if not reports:
+        return
+    rows = [
+        {
+            "window_key": r.window_key,
+            "window_start": r.window,
+            "window_end": r.window_end,
+            "fingerprint": r.fingerprint,
+            "computed_at": r.computed_at,
+            "rows": r.rows,
+            "labeled": int(r.labels.get("labeled", 0)),
+            "report": r.model_dump_json(),
+        }
+        for r in reports
+    ]
+    batch = pa.Table.from_pylist(rows, schema=_schema())
+    path = str(workspace.reports_path)
+    try:
+        if not DeltaTable.is_deltatable(path):
+            write_deltalake(path, batch, mode="append")
+            return
+        (
+            DeltaTable(path)
+            .merge(
+                batch, predicate="t.window_key = s.window_key", source_alias="s", target_alias="t"
+            )
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .execute()
+        )
+    except Exception as exc:
+        raise EngineError(
+            f"could not store window reports at {path!r}: {exc}",
+            hint="re-run the monitor: it recomputes what was not stored",
+        ) from exc
+
+
+def _read(workspace: Workspace, columns: list[str]) -> list[dict[str, Any]]:
+    from deltalake import DeltaTable
+
+    path = str(workspace.reports_path)
+    if not DeltaTable.is_deltatable(path):
+        return []
+    rows: list[dict[str, Any]] = DeltaTable(path).to_pyarrow_table(columns=columns).to_pylist()
+    return rows
+
+
+def stored_fingerprints(workspace: Workspace) -> dict[str, str]:
+    return {
+        row["window_key"]: row["fingerprint"]
+        for row in _read(workspace, ["window_key", "fingerprint"])
+    }
+
+
+def history(workspace: Workspace) -> list[WindowReport]:
+    """Every stored window report, oldest window first."""
+    rows = _read(workspace, ["window_start", "report"])
+    rows.sort(key=lambda r: (r["window_start"] is None, r["window_start"]))
+    return [WindowReport.model_validate(json.loads(row["report"])) for row in rows]

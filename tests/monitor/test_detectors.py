@@ -1,0 +1,45 @@
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from driftpilot.config import DetectorsConfig
+from driftpilot.monitor.detectors import detect
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def stream(rates: list[tuple[int, float]], seed: int = 0, version: str = "1"):
+    rng = np.random.default_rng(seed)
+    events, t = [], 0
+    for count, rate in rates:
+        for error in (rng.random(count) < rate).astype(float):
+            events.append((version, START + timedelta(minutes=t), float(error)))
+            t += 1
+    return events
+
+
+def test_each_detector_fires_after_the_error_rate_rises_and_not_before() -> None:
+    events = stream([(5000, 0.1), (5000, 0.3)])
+    change = START + timedelta(minutes=5000)
+    found = detect(events, DetectorsConfig(), binary=True)
+    for name in ("adwin", "page_hinkley", "ddm"):
+        times = found[name]["1"]
+        assert times, name
+        assert all(t >= change for t in times), name
+        assert times[0] < change + timedelta(minutes=1500), name
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_no_alarm_on_a_stationary_stream(seed: int) -> None:
+    found = detect(stream([(20_000, 0.15)], seed=seed), DetectorsConfig(), binary=True)
+    assert found["adwin"]["1"] == []
+    assert found["ddm"]["1"] == []
+
+
+def test_versions_are_watched_apart_and_ddm_needs_classification() -> None:
+    events = stream([(3000, 0.1)], version="1") + stream([(1500, 0.1), (1500, 0.5)], version="2")
+    found = detect(sorted(events, key=lambda e: e[1]), DetectorsConfig(), binary=True)
+    assert found["adwin"]["1"] == [] and found["adwin"]["2"]  # noqa: PT018
+    regression = detect(stream([(1000, 0.1)]), DetectorsConfig(), binary=False)
+    assert regression["ddm"] == {}
