@@ -36,7 +36,10 @@ typecheck: setup
 check: lint typecheck test
 
 bench: setup
+	@command -v wrk >/dev/null 2>&1 || { echo "installing wrk (HTTP load generator)"; \
+	  (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null; }
 	$(RUN) python benchmarks/drift/run.py
+	$(RUN) python benchmarks/ingest/run.py
 
 clean:
 	rm -rf .venv demo-data .pytest_cache .mypy_cache .ruff_cache

@@ -24,6 +24,11 @@ _LAZY = {
     "load_config": "driftpilot.config",
     "DriftpilotConfig": "driftpilot.config",
     "Engine": "driftpilot.engine.backend",
+    "log_predictions": "driftpilot.log.writer",
+    "log_labels": "driftpilot.log.writer",
+    "run_monitor": "driftpilot.monitor.job",
+    "Workspace": "driftpilot.workspace",
+    "init_workspace": "driftpilot.workspace",
 }
 
 __all__ = [
@@ -31,10 +36,15 @@ __all__ = [
     "DriftpilotConfig",
     "Engine",
     "Profile",
+    "Workspace",
     "__version__",
     "build_profile",
     "drift_report",
+    "init_workspace",
     "load_config",
+    "log_labels",
+    "log_predictions",
+    "run_monitor",
     "window_reports",
 ]
 
@@ -43,8 +53,11 @@ if TYPE_CHECKING:
     from driftpilot.drift import drift_report, window_reports
     from driftpilot.drift.report import DriftReport
     from driftpilot.engine.backend import Engine
+    from driftpilot.log.writer import log_labels, log_predictions
+    from driftpilot.monitor.job import run_monitor
     from driftpilot.profile.build import build_profile
     from driftpilot.profile.model import Profile
+    from driftpilot.workspace import Workspace, init_workspace
 
 
 def __getattr__(name: str) -> Any:

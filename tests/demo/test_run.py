@@ -1,20 +1,34 @@
 from rich.console import Console
 
-from driftpilot.demo.run import STEPS, run_demo
+from driftpilot.demo.run import run_demo
 
 
 def test_the_demo_tells_its_story(tmp_path) -> None:
-    console = Console(record=True, width=140)
-    results = run_demo(tmp_path / "demo", rows_per_week=4000, seed=7, console=console)
-    by_weeks = {step.weeks: report.dataset for step, report in results}
-    assert [step for step, _ in results] == list(STEPS)
-    assert by_weeks[(4, 5)].drifted_features == []
-    assert by_weeks[(6, 7)].drifted_features == ["monthly_usage"]
-    assert by_weeks[(8, 9)].drifted_features == []  # concept drift: invisible to data drift
-    assert list(by_weeks[(11,)].quality_issues) == ["payment_delay"]
-    assert not any(d.drift for d in by_weeks.values())
-    assert (tmp_path / "demo" / "reference-profile.json").is_file()
-    assert len(list((tmp_path / "demo" / "weeks").glob("week-*.parquet"))) == 12
+    console = Console(record=True, width=160)
+    reports = run_demo(tmp_path / "demo", rows_per_week=6000, seed=7, console=console)
+    assert len(reports) == 8  # weeks 4–11
+    week = dict(zip(range(4, 12), reports, strict=True))
+    assert all(r.labels["coverage"] == 1.0 for r in reports)  # every label arrived in the end
+    assert week[4].dataset.drifted_features == week[5].dataset.drifted_features == []
+    assert week[6].dataset.drifted_features == ["monthly_usage"]
+    assert week[7].dataset.drifted_features == ["monthly_usage"]
+    for i in (4, 5, 6, 7):  # covariate shift only: the estimate holds
+        assert abs(week[i].estimate["roc_auc"] - week[i].performance["roc_auc"]) < 0.02
+    for i in (
+        8,
+        9,
+    ):  # the concept changes in the south: realized AUC falls, the estimate cannot see it
+        assert week[i].dataset.drifted_features == []
+        regions = week[i].performance["by_segment"]["region"]
+        assert (
+            regions["south"]["recall"]
+            < min(r["recall"] for k, r in regions.items() if k != "south") - 0.2
+        )
+        assert week[i].estimate["roc_auc"] - week[i].performance["roc_auc"] > 0.02
+    assert week[10].performance["positive_rate"] > 0.3  # label shift
+    assert list(week[11].dataset.quality_issues) == ["payment_delay"]
+    assert not any(d["fired"] for d in week[4].detectors.values())
     text = console.export_text()
-    assert "missing values rose from" in text
-    assert "driftpilot drift --profile" in text
+    assert "recall by region" in text
+    assert "driftpilot report -w" in text
+    assert (tmp_path / "demo" / "workspace" / "reference.json").is_file()

@@ -1,28 +1,36 @@
-"""The end-to-end demo at this stage: the churn story's data, a reference profile from the
-training month, and drift reports for the weeks that follow.
+"""The end-to-end demo: a churn model watched week by week.
 
-Each step is a plain API call a user would make: write the weeks as parquet files, profile the
-training month once, then compare later weeks with the saved profile (the reference data is not
-read again).
+1. The churn story's 12 weeks are generated; the model is the stationary churn rule (its
+   scores are calibrated probabilities).
+2. A workspace is created and the training month (weeks 0–3) is profiled, with the model's
+   scores and the labels, so the monitor knows the reference performance.
+3. Weeks 4–11 arrive one at a time: predictions are logged as they are made, labels a week
+   later (churn is only known after the fact), and ``driftpilot monitor`` runs after each.
+4. A table per week shows drift, realized performance (once labels are in) and the
+   label-free estimate; a closing table explains what each week showed.
+
+Each step is a plain API call a user would make.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from driftpilot.config import DriftpilotConfig, load_config
 from driftpilot.demo.churn import ChurnScenario, story
-from driftpilot.drift import drift_report
-from driftpilot.drift.render import make_console, render_table
-from driftpilot.drift.report import DriftReport
+from driftpilot.drift.render import make_console
 from driftpilot.engine.backend import Engine
+from driftpilot.log.writer import log_labels, log_predictions
+from driftpilot.monitor.job import run_monitor
+from driftpilot.monitor.render import history_table
+from driftpilot.monitor.report import WindowReport, history
 from driftpilot.profile.build import build_profile
+from driftpilot.workspace import Workspace, init_workspace
 
-__all__ = ["CONFIG_TEXT", "STEPS", "DemoStep", "run_demo"]
+__all__ = ["CONFIG_TEXT", "STORY", "run_demo"]
 
 CONFIG_TEXT = """\
 # driftpilot.yaml for the churn demo
@@ -30,89 +38,109 @@ columns:
   id: [customer_id]
   timestamp: timestamp
   target: churn
+  prediction: score
+model:
+  name: churn
+  task: binary
+  threshold: 0.5
+monitor:
+  window: week
+  segments: [region]
+  kpis:
+    churn_recall: {numerator: {count: true, over: [tp]}, denominator: {count: true, over: [tp, fn]}}
 drift:
   default: {method: psi, threshold: 0.2}
 """
 
+STORY = {
+    4: "control week: nothing changed",
+    5: "control week: nothing changed",
+    6: "customers use more data (monthly_usage +1 std): features drift, the model holds",
+    7: "customers use more data (monthly_usage +1 std): features drift, the model holds",
+    8: "churn behaviour changes in the south: no feature moves; south's recall falls",
+    9: "churn behaviour changes in the south: no feature moves; south's recall falls",
+    10: "far more customers churn (label shift): the estimate cannot know, labels will",
+    11: "payment_delay arrives broken (30% missing): a data-quality issue",
+}
 
-@dataclass(frozen=True)
-class DemoStep:
-    title: str
-    weeks: tuple[int, ...]
-    expect: str
 
-
-STEPS = (
-    DemoStep("weeks 4–5: control weeks, nothing changed", (4, 5), "no drift"),
-    DemoStep(
-        "weeks 6–7: customers use more data (monthly_usage +1 std)", (6, 7), "monthly_usage drifts"
-    ),
-    DemoStep(
-        "weeks 8–9: churn behaviour changes in the south",
-        (8, 9),
-        "the features do not move: only performance monitoring can see this",
-    ),
-    DemoStep(
-        "week 11: payment_delay arrives broken (30% missing)",
-        (11,),
-        "a data-quality issue on payment_delay",
-    ),
-)
+def _scored(scenario: ChurnScenario, index: int, spec: object) -> pd.DataFrame:
+    week = scenario.week(index, spec)  # type: ignore[arg-type]
+    week["score"] = scenario.churn_probability(week)  # the model: the stationary rule
+    week["prediction_id"] = [f"w{index:02d}-{i:06d}" for i in range(len(week))]
+    return week
 
 
 def run_demo(
     directory: Path, *, rows_per_week: int = 20_000, seed: int = 7, console: Console | None = None
-) -> list[tuple[DemoStep, DriftReport]]:
-    """Generate the story, profile the training month and print a report per step."""
+) -> list[WindowReport]:
+    """Run the story and return the stored window reports (oldest first)."""
     console = console or make_console()
     directory.mkdir(parents=True, exist_ok=True)
-    weeks_dir = directory / "weeks"
-    weeks_dir.mkdir(exist_ok=True)
-    config_path = directory / "driftpilot.yaml"
-    config_path.write_text(CONFIG_TEXT, encoding="utf-8")
-    config: DriftpilotConfig = load_config(config_path)
-    scenario = ChurnScenario(seed=seed, rows_per_week=rows_per_week)
-    paths = []
-    with console.status("generating 12 weeks of churn traffic"):
-        for index, spec in enumerate(story()):
-            path = weeks_dir / f"week-{index:02d}.parquet"
-            scenario.week(index, spec).to_parquet(path, index=False)
-            paths.append(str(path))
-    console.print(f"wrote 12 weeks × {rows_per_week:,} rows to {weeks_dir}/")
-    engine = Engine.create(config.engine)
-    profile = build_profile(paths[:4], config, engine=engine)
-    profile_path = profile.save(directory / "reference-profile.json")
+    root = directory / "workspace"
+    init_workspace(root)
+    (root / "driftpilot.yaml").write_text(CONFIG_TEXT, encoding="utf-8")
+    space = Workspace.open(root)
+    scenario, specs = ChurnScenario(seed=seed, rows_per_week=rows_per_week), story()
+    engine = Engine.create(space.config.engine)
+    with console.status("profiling the training month (weeks 0–3)"):
+        training = pd.concat([_scored(scenario, i, specs[i]) for i in range(4)], ignore_index=True)
+        training.to_parquet(directory / "training.parquet", index=False)
+        profile = build_profile(training, space.config, engine=engine)
+        profile.save(space.reference_path)
+    performance = profile.performance
+    auc = performance.metrics.get("roc_auc") if performance else None
     console.print(
-        f"profiled the training month (weeks 0–3, {profile.rows:,} rows, "
-        f"{len(profile.features)} features) → {profile_path}\n"
+        f"profiled {profile.rows:,} training rows, {len(profile.features)} features; "
+        f"reference ROC AUC {auc:.3f} → {space.reference_path}\n"
     )
-    results = []
-    for step in STEPS:
-        report = drift_report(
-            [paths[i] for i in step.weeks], profile=profile, config=config, engine=engine
+    waiting: pd.DataFrame | None = None
+    for index in range(4, 12):
+        week = _scored(scenario, index, specs[index])
+        predictions = week.drop(columns=["churn"]).rename(columns={"customer_id": "entity_id"})
+        log_predictions(predictions, workspace=space)
+        if waiting is not None:  # last week's churn is known now
+            log_labels(
+                pd.DataFrame(
+                    {"prediction_id": waiting["prediction_id"], "label": waiting["churn"]}
+                ),
+                workspace=space,
+            )
+        waiting = week
+        result = run_monitor(space, engine=engine)
+        console.print(
+            f"[bold]week {index}[/]: {STORY[index]} "
+            f"({len(result.computed)} window reports computed)"
         )
-        render_table(report, title=f"{step.title} (expected: {step.expect})", console=console)
-        console.print()
-        results.append((step, report))
-    console.print(_summary(results))
+    if waiting is not None:  # the labels of the last week arrive after it
+        log_labels(
+            pd.DataFrame({"prediction_id": waiting["prediction_id"], "label": waiting["churn"]}),
+            workspace=space,
+        )
+        run_monitor(space, engine=engine)
+    reports = history(space)
+    console.print()
+    console.print(history_table(reports))
+    console.print(_south(reports))
     console.print(
-        f"\nTry it yourself:\n  driftpilot drift --profile {profile_path} "
-        f"--current '{weeks_dir}/week-0[67].parquet' --config {config_path}\n"
-        f"  driftpilot drift --profile {profile_path} --current {paths[11]} --format json"
+        f"\nworkspace: {root}\n"
+        f"  driftpilot report -w {root}            the history again\n"
+        f"  driftpilot report -w {root} --format json\n"
+        f"  driftpilot serve -w {root}             POST /v1/predictions, /v1/labels\n"
+        f"  driftpilot drift --reference {directory / 'training.parquet'} --current ...\n"
     )
-    return results
+    return reports
 
 
-def _summary(results: list[tuple[DemoStep, DriftReport]]) -> Table:
-    table = Table(title="summary", header_style="bold")
-    for column in ("weeks", "drifted features", "quality issues", "dataset drift"):
-        table.add_column(column)
-    for step, report in results:
-        d = report.dataset
-        table.add_row(
-            ", ".join(str(w) for w in step.weeks),
-            ", ".join(d.drifted_features) or "—",
-            ", ".join(d.quality_issues) or "—",
-            "yes" if d.drift else "no",
-        )
+def _south(reports: list[WindowReport]) -> Table:
+    """Recall per region: the sub-population drift the overall numbers hide."""
+    table = Table(title="recall by region (realized)", header_style="bold")
+    regions = ["north", "south", "east", "west", "central"]
+    table.add_column("week")
+    for region in regions:
+        table.add_column(region, justify="right")
+    for report in reports:
+        segments = ((report.performance or {}).get("by_segment") or {}).get("region", {})
+        cells = [segments.get(r, {}).get("recall") for r in regions]
+        table.add_row(report.window_key[:10], *("—" if c is None else f"{c:.2f}" for c in cells))
     return table

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from driftpilot.engine.backend import Engine
     from driftpilot.workspace import Workspace
 
-__all__ = ["labeled_predictions", "labels", "predictions", "unmatched_labels"]
+__all__ = ["label_count", "labeled_predictions", "labels", "predictions", "unmatched_labels"]
 
 
 def _has_table(path: object) -> bool:
@@ -120,3 +120,11 @@ def unmatched_labels(engine: Engine, workspace: Workspace) -> int:
         engine.execute(c.as_table()).column(0)[0].as_py() for c in (missing_id, missing_entity)
     ]
     return int(sum(counts))
+
+
+def label_count(engine: Engine, workspace: Workspace) -> int:
+    """Labels logged (each counted once)."""
+    found = labels(engine, workspace)
+    if found is None:
+        return 0
+    return int(engine.execute(found.count().as_table()).column(0)[0].as_py())

@@ -104,12 +104,15 @@ def _text_id(value: Any, path: str, problems: _Problems, *, required: bool = Fal
 def _feature(kind: FeatureType, value: Any, path: str, problems: _Problems) -> Any:
     if value is None:
         return None
+    kind_of_value = type(value)
     if kind is FeatureType.NUMERIC:
+        if kind_of_value is float or kind_of_value is int:  # the common cases, without isinstance
+            return float(value)
         if _number(value):
             return float(value)
         problems.add(path, f"expected a number or null, got {_show(value)}")
     elif kind is FeatureType.CATEGORICAL:
-        if isinstance(value, str):
+        if kind_of_value is str or isinstance(value, str):
             return value
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value)

@@ -38,6 +38,7 @@ class EventLog:
         self.features = dict(features) if features is not None else model_features(workspace)
         self.prediction_schema = prediction_schema(self.features)
         self.label_schema = label_schema()
+        self._tables: dict[Path, Any] = {}
 
     # validation -----------------------------------------------------------------------------
     def prediction_table(self, data: Any, *, now: datetime | None = None) -> pa.Table:
@@ -64,10 +65,21 @@ class EventLog:
 
     # appending ------------------------------------------------------------------------------
     def append_predictions(self, table: pa.Table) -> int:
-        return _append(self.workspace.predictions_path, table)
+        return self._append(self.workspace.predictions_path, table)
 
     def append_labels(self, table: pa.Table) -> int:
-        return _append(self.workspace.labels_path, table)
+        return self._append(self.workspace.labels_path, table)
+
+    def _append(self, path: Path, table: pa.Table) -> int:
+        """One commit. The table stays open between commits (reloading its state each time
+        would cost more than the commit), so one EventLog must not be used from two threads."""
+        from deltalake import DeltaTable
+
+        handle = self._tables.get(path)
+        rows = _append(path, table, handle)
+        if handle is None and DeltaTable.is_deltatable(str(path)):
+            self._tables[path] = DeltaTable(str(path))
+        return rows
 
 
 def _with_ingested(table: pa.Table, schema: pa.Schema, now: datetime) -> pa.Table:
@@ -75,18 +87,23 @@ def _with_ingested(table: pa.Table, schema: pa.Schema, now: datetime) -> pa.Tabl
     return table.append_column("ingested_at", stamp).select(schema.names).cast(schema)
 
 
-def _append(path: Path, table: pa.Table) -> int:
+def _append(path: Path, table: pa.Table, handle: Any = None) -> int:
+    """Append ``table`` in one commit (to ``handle``, an open DeltaTable, when given)."""
     from deltalake import DeltaTable, write_deltalake
 
     path.mkdir(parents=True, exist_ok=True)
     for attempt in range(3):
         try:
-            write_deltalake(str(path), table, mode="append", schema_mode="merge")
+            target = handle if handle is not None else str(path)
+            write_deltalake(target, table, mode="append", schema_mode="merge")
             break
         except Exception as exc:  # a concurrent first commit, or a real failure
             if attempt == 2 or not DeltaTable.is_deltatable(str(path)):
                 raise EngineError(f"could not append to the log at {str(path)!r}: {exc}") from exc
-    _sync(path, DeltaTable(str(path)).version())
+            if handle is not None:
+                handle.update_incremental()
+    version = handle.version() if handle is not None else DeltaTable(str(path)).version()
+    _sync(path, version)
     return int(table.num_rows)
 
 

@@ -116,8 +116,7 @@ def estimate(stats: BinaryStats, reference: ReferencePerformance) -> dict[str, A
         lower = spread.mean - 3 * spread.std * scale
         if value < lower:
             alerts.append(
-                f"estimated {metric} {value:.3f} is below the reference's "
-                f"{spread.mean:.3f} − 3σ ({lower:.3f})"
+                f"estimated {metric} {value:.3f} < {lower:.3f} (reference {spread.mean:.3f} − 3σ)"
             )
     return {
         **values,

@@ -10,8 +10,7 @@ the past. A detection is reported with the prediction time of the event that tri
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from datetime import datetime
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from driftpilot.config import DetectorsConfig
@@ -47,23 +46,25 @@ DETECTORS: dict[str, Callable[[DetectorsConfig, bool], Any]] = {
 
 
 def detect(
-    events: Iterable[tuple[str, datetime, float]], settings: DetectorsConfig, *, binary: bool
-) -> dict[str, dict[str, list[datetime]]]:
-    """Detection times per detector and model version for ``(version, time, error)`` events
-    given in time order."""
-    by_version: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
-    for version, moment, error in events:
-        by_version[version].append((moment, error))
-    found: dict[str, dict[str, list[datetime]]] = {name: {} for name in DETECTORS}
-    for version, stream in by_version.items():
-        for name, make in DETECTORS.items():
-            detector = make(settings, binary)
-            if detector is None:
-                continue
-            times: list[datetime] = []
-            for moment, error in stream:
-                detector.update(bool(error) if name == "ddm" else error)
+    versions: Sequence[str], errors: Sequence[float], settings: DetectorsConfig, *, binary: bool
+) -> dict[str, list[int]]:
+    """Positions (in the given, time-ordered events) where each detector fired.
+
+    ``versions[i]`` and ``errors[i]`` describe event ``i``; each model version has detectors of
+    its own. DDM watches classification errors only.
+    """
+    by_version: dict[str, list[int]] = defaultdict(list)
+    for position, version in enumerate(versions):
+        by_version[version].append(position)
+    found: dict[str, list[int]] = {name: [] for name in DETECTORS if binary or name != "ddm"}
+    for positions in by_version.values():
+        stream = [float(errors[p]) for p in positions]
+        for name in found:
+            detector = DETECTORS[name](settings, binary)
+            update = detector.update
+            values = [e > 0 for e in stream] if name == "ddm" else stream
+            for position, value in zip(positions, values, strict=True):
+                update(value)
                 if detector.drift_detected:
-                    times.append(moment)
-            found[name][version] = times
-    return found
+                    found[name].append(position)
+    return {name: sorted(hits) for name, hits in found.items()}

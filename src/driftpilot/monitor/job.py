@@ -22,7 +22,7 @@ from driftpilot.engine.expressions import utc_time
 from driftpilot.engine.results import split_rows
 from driftpilot.engine.windows import WINDOW_UNITS, count_windows
 from driftpilot.errors import ConfigError
-from driftpilot.log.read import labeled_predictions, unmatched_labels
+from driftpilot.log.read import label_count, labeled_predictions
 from driftpilot.monitor import cbpe
 from driftpilot.monitor.detectors import detect
 from driftpilot.monitor.performance import (
@@ -66,13 +66,15 @@ class _Window:
 
 
 def run_monitor(
-    workspace: Workspace,
+    workspace: Workspace | str,
     *,
     engine: Engine | None = None,
     everything: bool = False,
     now: datetime | None = None,
 ) -> MonitorResult:
     """Compute and store the reports of every window that changed since the last run."""
+    if not isinstance(workspace, Workspace):
+        workspace = Workspace.open(workspace)
     config = workspace.config
     engine = engine or Engine.create(config.engine)
     profile = workspace.reference()
@@ -80,16 +82,20 @@ def run_monitor(
     table = table.mutate(
         window=_window_expression(table, config.monitor.window, config.monitor.window_rows)
     )
+    # one pass deduplicates and joins the log; every query below reads its result
+    table = engine.materialize(table)
     version = _settings_hash(workspace, profile)
     windows = _windows(engine, table, config.monitor.window, version)
     stored = {} if everything else stored_fingerprints(workspace)
     todo = [w for w in windows if stored.get(w.key) != w.fingerprint]
+    joined = sum(w.labeled for w in windows)
     result = MonitorResult(
-        unchanged=len(windows) - len(todo), unmatched_labels=unmatched_labels(engine, workspace)
+        unchanged=len(windows) - len(todo),
+        unmatched_labels=max(label_count(engine, workspace) - joined, 0),
     )
     if not todo:
         return result
-    part = engine.materialize(table.filter(table.window.isin([w.value for w in todo])))
+    part = table.filter(table.window.isin([w.value for w in todo]))
     reports = _Reports(engine, workspace, profile, part, todo, now or datetime.now(UTC)).build(
         table
     )
@@ -329,25 +335,29 @@ class _Reports:
 
         settings = self.config.monitor.detectors
         labeled = full.filter(full.label.notnull())
-        error = (labeled.prediction - labeled.label).abs()
         recent = labeled.select(
-            version=labeled.model_version, at=labeled.timestamp, window=labeled.window, error=error
+            version=labeled.model_version,
+            at=labeled.timestamp,
+            window=labeled.window,
+            error=(labeled.prediction - labeled.label).abs(),
         )
         recent = recent.order_by([ibis.desc("at"), ibis.desc("version")]).limit(settings.max_events)
-        events = self.engine.execute(recent).to_pylist()
-        events.reverse()
-        where = {(e["version"], e["at"]): e["window"] for e in events}
-        found = detect(
-            ((e["version"], e["at"], e["error"]) for e in events), settings, binary=self.binary
-        )
+        events = self.engine.execute(recent)
+        last = events.num_rows - 1  # events came newest first: position p is row last − p
+        versions = events.column("version").to_pylist()[::-1]
+        errors = events.column("error").to_numpy(zero_copy_only=False)[::-1]
+        found = detect(versions, errors, settings, binary=self.binary)
         out: dict[Any, dict[str, Any]] = defaultdict(dict)
-        for detector, versions in found.items():
-            for version, times in versions.items():
-                for moment in times:
-                    value = _key_of(where[(version, moment)], self.windows)
-                    if value in self.windows:
-                        entry = out[value].setdefault(detector, {"fired": True, "detections": []})
-                        entry["detections"].append({"version": version, "at": moment.isoformat()})
+        for detector, positions in found.items():
+            for position in positions:
+                row = last - position
+                value = _key_of(events.column("window")[row].as_py(), self.windows)
+                if value in self.windows:
+                    entry = out[value].setdefault(detector, {"fired": True, "detections": []})
+                    moment = events.column("at")[row].as_py()
+                    entry["detections"].append(
+                        {"version": versions[position], "at": moment.isoformat()}
+                    )
         for value in self.windows:
             for detector in found:
                 out[value].setdefault(detector, {"fired": False, "detections": []})

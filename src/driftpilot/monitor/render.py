@@ -41,7 +41,7 @@ def history_table(reports: Sequence[WindowReport], *, metric: str = "roc_auc") -
         ("detectors", "left"),
         ("notes", "left"),
     ]:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify, no_wrap=name != "notes")  # type: ignore[arg-type]
     for report in reports:
         performance = report.performance or {}
         fired = [name for name, d in report.detectors.items() if d.get("fired")]
@@ -51,7 +51,7 @@ def history_table(reports: Sequence[WindowReport], *, metric: str = "roc_auc") -
         ]
         drift = ", ".join(report.dataset.drifted_features) or "—"
         table.add_row(
-            report.window_key,
+            report.window_key[:16].replace("T00:00", "").rstrip("Z"),
             f"{report.rows:,}",
             f"{100 * report.labels.get('coverage', 0):.0f}%",
             Text(drift, style="bold red") if report.dataset.drifted_features else drift,

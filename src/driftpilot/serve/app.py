@@ -19,7 +19,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 from fastapi import FastAPI, Request
@@ -31,7 +31,7 @@ from driftpilot.log.records import ValidationFailed, label_records, prediction_r
 from driftpilot.log.writer import EventLog
 from driftpilot.workspace import Workspace
 
-__all__ = ["TOKEN_ENV", "create_app"]
+__all__ = ["TOKEN_ENV", "DriftpilotApp", "create_app"]
 
 TOKEN_ENV = "DRIFTPILOT_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 
@@ -47,8 +47,8 @@ def _json(status: int, body: dict[str, Any]) -> Response:
     return Response(content=orjson.dumps(body), status_code=status, media_type="application/json")
 
 
-async def _body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
+async def _read(receive: Any, declared: str | None, limit: int) -> bytes:
+    """The request body, refused as soon as it passes ``limit`` bytes."""
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _Refused(
             413,
@@ -56,8 +56,12 @@ async def _body(request: Request, limit: int) -> bytes:
             f"the body has {int(declared):,} bytes; the limit is "
             f"{limit:,} (log.max_body_mb): send smaller batches",
         )
-    chunks, size = [], 0
-    async for chunk in request.stream():
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Refused(400, "disconnected", "the client left before sending the whole body")
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise _Refused(
@@ -67,6 +71,7 @@ async def _body(request: Request, limit: int) -> bytes:
                 "(log.max_body_mb): send smaller batches",
             )
         chunks.append(chunk)
+        more = message.get("more_body", False)
     return b"".join(chunks)
 
 
@@ -94,95 +99,185 @@ def _records(body: bytes, key: str) -> list[Any]:
     return data if isinstance(data, list) else [data]
 
 
-def create_app(workspace: Workspace) -> FastAPI:
-    """The app for one workspace (its model's feature schema is read once, at start)."""
-    config = workspace.config
-    predictions_log = EventLog(workspace)
-    labels_log = EventLog(workspace, features={})
-    token = config.serve.token or os.environ.get(TOKEN_ENV)
-    limit = int(config.log.max_body_mb * 1024 * 1024)
+class _Ingestion:
+    """Validates and commits logged predictions and labels; independent of the web framework."""
 
-    def commit_predictions(rows: list[dict[str, Any]]) -> None:
-        table = EventLog.rows_to_table(rows, predictions_log.prediction_schema, datetime.now(UTC))
-        predictions_log.append_predictions(table)
+    def __init__(self, workspace: Workspace) -> None:
+        config = workspace.config
+        self.model = config.model
+        self.predictions = EventLog(workspace)
+        self.labels = EventLog(workspace, features={})
+        self.token = config.serve.token or os.environ.get(TOKEN_ENV)
+        self.limit = int(config.log.max_body_mb * 1024 * 1024)
+        self.committers = {
+            "predictions": GroupCommitter(
+                self._commit_predictions, max_rows=config.log.flush_rows, max_ms=config.log.flush_ms
+            ),
+            "labels": GroupCommitter(
+                self._commit_labels, max_rows=config.log.flush_rows, max_ms=config.log.flush_ms
+            ),
+        }
 
-    def commit_labels(rows: list[dict[str, Any]]) -> None:
-        table = EventLog.rows_to_table(rows, labels_log.label_schema, datetime.now(UTC))
-        labels_log.append_labels(table)
+    def _commit_predictions(self, rows: list[dict[str, Any]]) -> None:
+        schema = self.predictions.prediction_schema
+        self.predictions.append_predictions(EventLog.rows_to_table(rows, schema, datetime.now(UTC)))
 
-    committers = {
-        "predictions": GroupCommitter(
-            commit_predictions, max_rows=config.log.flush_rows, max_ms=config.log.flush_ms
-        ),
-        "labels": GroupCommitter(
-            commit_labels, max_rows=config.log.flush_rows, max_ms=config.log.flush_ms
-        ),
-    }
+    def _commit_labels(self, rows: list[dict[str, Any]]) -> None:
+        schema = self.labels.label_schema
+        self.labels.append_labels(EventLog.rows_to_table(rows, schema, datetime.now(UTC)))
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        for committer in committers.values():
-            await committer.start()
-        yield
-        for committer in committers.values():  # answer every pending request before exit
-            await committer.stop()
-
-    app = FastAPI(title="driftpilot", version=__version__, lifespan=lifespan)
-
-    def authorize(request: Request) -> None:
-        if token is None:
-            return
-        given = request.headers.get("authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-            raise _Refused(
-                401, "unauthorized", "this endpoint needs 'Authorization: Bearer <token>'"
-            )
-
-    async def ingest(request: Request, kind: str) -> Response:
+    async def handle(
+        self, kind: str, authorization: str | None, declared: str | None, receive: Any
+    ) -> tuple[int, dict[str, Any]]:
+        """Status and JSON answer for one ingestion request."""
         try:
-            authorize(request)
-            records = _records(await _body(request, limit), kind)
+            if self.token is not None and not hmac.compare_digest(
+                (authorization or "").encode(), f"Bearer {self.token}".encode()
+            ):
+                raise _Refused(
+                    401, "unauthorized", "this endpoint needs 'Authorization: Bearer <token>'"
+                )
+            records = _records(await _read(receive, declared, self.limit), kind)
             now = datetime.now(UTC)
             if kind == "predictions":
-                rows = prediction_records(records, predictions_log.features, config.model, now=now)
+                rows = prediction_records(records, self.predictions.features, self.model, now=now)
             else:
-                rows = label_records(records, config.model, now=now)
+                rows = label_records(records, self.model, now=now)
         except _Refused as refused:
             body: dict[str, Any] = {"error": refused.error, "message": refused.message}
             if refused.problems:
                 body["problems"] = refused.problems
-            return _json(refused.status, body)
+            return refused.status, body
         except ValidationFailed as invalid:
-            return _json(
-                422, {"error": "invalid", "message": str(invalid), "problems": invalid.problems}
-            )
+            return 422, {"error": "invalid", "message": str(invalid), "problems": invalid.problems}
         try:
-            await committers[kind].submit(rows)
+            await self.committers[kind].submit(rows)
         except Exception as exc:  # the commit failed: nothing of this request was written
-            return _json(
-                503,
-                {
-                    "error": "not_written",
-                    "message": f"the log could not be written ({exc}); retrying is safe",
-                },
-            )
+            return 503, {
+                "error": "not_written",
+                "message": f"the log could not be written ({exc}); retrying is safe",
+            }
         answer: dict[str, Any] = {"accepted": len(rows)}
         if kind == "predictions":
             answer["prediction_ids"] = [row["prediction_id"] for row in rows]
-        return _json(200, answer)
+        return 200, answer
+
+
+class DriftpilotApp:
+    """The ASGI app ``driftpilot serve`` runs: a fast path for the two ingestion endpoints in
+    front of the FastAPI app, which answers everything else (and documents everything).
+
+    Single-row logging is the hottest request the server gets; FastAPI's middleware, routing
+    and dependency solving would cost more than the rest of such a request. Attributes not
+    found here (``openapi()``, ``state``, ``routes``…) are the FastAPI app's.
+    """
+
+    ROUTES: ClassVar[dict[bytes, str]] = {
+        b"/v1/predictions": "predictions",
+        b"/v1/labels": "labels",
+    }
+
+    def __init__(self, app: FastAPI, ingestion: _Ingestion) -> None:
+        self.app, self.ingestion = app, ingestion
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        kind = (
+            self.ROUTES.get(scope.get("raw_path", b"").split(b"?")[0])
+            if scope["type"] == "http" and scope["method"] == "POST"
+            else None
+        )
+        if kind is None:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        authorization = headers.get(b"authorization")
+        declared = headers.get(b"content-length")
+        status, body = await self.ingestion.handle(
+            kind,
+            authorization.decode("latin-1") if authorization else None,
+            declared.decode("latin-1") if declared else None,
+            receive,
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": orjson.dumps(body)})
+
+
+def create_app(workspace: Workspace) -> DriftpilotApp:
+    """The app for one workspace (its model's feature schema is read once, at start)."""
+    config = workspace.config
+    ingestion = _Ingestion(workspace)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for committer in ingestion.committers.values():
+            await committer.start()
+        yield
+        for committer in ingestion.committers.values():  # answer every pending request first
+            await committer.stop()
+
+    app = FastAPI(title="driftpilot", version=__version__, lifespan=lifespan)
 
     @app.get("/healthz")
     async def healthz() -> Response:
         return _json(200, {"status": "ok", "version": __version__, "model": config.model.name})
 
-    @app.post("/v1/predictions")
-    async def post_predictions(request: Request) -> Response:
-        """Log predictions; answered once committed."""
-        return await ingest(request, "predictions")
+    async def through_fastapi(request: Request, kind: str) -> Response:
+        status, body = await ingestion.handle(
+            kind,
+            request.headers.get("authorization"),
+            request.headers.get("content-length"),
+            request.receive,
+        )
+        return _json(status, body)
 
-    @app.post("/v1/labels")
+    # the fast path answers these; the routes are declared for the OpenAPI documentation
+    @app.post("/v1/predictions", openapi_extra=_openapi("predictions"))
+    async def post_predictions(request: Request) -> Response:
+        """Log predictions; answered once committed (a 200 means durable)."""
+        return await through_fastapi(request, "predictions")
+
+    @app.post("/v1/labels", openapi_extra=_openapi("labels"))
     async def post_labels(request: Request) -> Response:
         """Log labels; labels for predictions not yet logged are held until they arrive."""
-        return await ingest(request, "labels")
+        return await through_fastapi(request, "labels")
 
-    return app
+    return DriftpilotApp(app, ingestion)
+
+
+def _openapi(kind: str) -> dict[str, Any]:
+    example = (
+        {
+            "prediction_id": "p-1",
+            "entity_id": "c-42",
+            "timestamp": "2026-01-05T10:00:00Z",
+            "model_version": "3",
+            "features": {"tenure": 12, "plan": "basic"},
+            "score": 0.73,
+            "latency_ms": 4.2,
+        }
+        if kind == "predictions"
+        else {"prediction_id": "p-1", "label": 1, "label_time": "2026-01-12T09:00:00Z"}
+    )
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {kind: {"type": "array", "items": {"type": "object"}}},
+                    },
+                    "example": {kind: [example]},
+                }
+            },
+        }
+    }
