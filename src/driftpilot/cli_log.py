@@ -85,13 +85,14 @@ def compact(
         ),
     ] = None,
     workspace: WorkspaceOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Compact the log's tables into large files and vacuum the files they replaced."""
     from driftpilot.errors import DriftpilotError
     from driftpilot.log.maintenance import compact as run
 
     try:
-        done = run(open_workspace(workspace), retention_hours=retention_hours)
+        done = run(open_workspace(workspace, config), retention_hours=retention_hours)
     except DriftpilotError as exc:
         _fail(exc)
     for name, facts in done.items():
@@ -106,8 +107,12 @@ def compact(
 
 def serve(
     host: Annotated[str | None, typer.Option("--host", help="Address (default 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option("--port", help="Port (default 8000).")] = None,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", min=0, max=65535, help="Port (default 8000; 0: any free port)."),
+    ] = None,
     workspace: WorkspaceOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Serve the HTTP API (/healthz, POST /v1/predictions, POST /v1/labels)."""
     from driftpilot.errors import DriftpilotError
@@ -117,7 +122,7 @@ def serve(
 
         from driftpilot.serve.app import create_app
 
-        space = open_workspace(workspace)
+        space = open_workspace(workspace, config)
         app = create_app(space)
     except DriftpilotError as exc:
         _fail(exc)
@@ -125,8 +130,8 @@ def serve(
     uvicorn.run(
         app,
         host=host or settings.host,
-        port=port or settings.port,
-        log_level="warning",
+        port=port if port is not None else settings.port,
+        log_level="info",  # the startup lines say where it listens; requests are not logged
         access_log=False,
     )
 
@@ -141,6 +146,7 @@ def monitor(
         OutputFormat, typer.Option("--format", help="table or json.")
     ] = OutputFormat.table,
     workspace: WorkspaceOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Compute the report of every window with new predictions or labels, and store it."""
     from driftpilot.errors import DriftpilotError
@@ -149,7 +155,7 @@ def monitor(
         from driftpilot.engine.backend import Engine
         from driftpilot.monitor.job import run_monitor
 
-        space = open_workspace(workspace)
+        space = open_workspace(workspace, config)
         settings = space.config.engine
         if engine is not None:
             backend = "pyspark" if engine is EngineName.spark else "duckdb"
@@ -180,13 +186,14 @@ def report(
         int | None, typer.Option("--last", help="Only the last N windows.", min=1)
     ] = None,
     workspace: WorkspaceOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Print the stored window reports, one row per window."""
     from driftpilot.errors import DriftpilotError
     from driftpilot.monitor.report import history
 
     try:
-        reports = history(open_workspace(workspace))
+        reports = history(open_workspace(workspace, config))
     except DriftpilotError as exc:
         _fail(exc)
     if last:

@@ -185,7 +185,6 @@ class KPIConfig(_Strict):
 
     numerator: KPITerm
     denominator: KPITerm | None = None
-    higher_is_better: bool = True
 
 
 class DetectorsConfig(_Strict):
@@ -206,9 +205,16 @@ class MonitorConfig(_Strict):
     window: Literal["hour", "day", "week", "month", "rows"] = "day"
     window_rows: int = Field(10_000, ge=1, description="Rows per window when window is 'rows'")
     segments: list[str] = Field(default_factory=list, description="Columns reported per value")
-    score_bins: int = Field(1000, ge=10, le=100_000, description="Score histogram resolution")
+    score_bins: int = Field(
+        1000,
+        ge=100,
+        le=100_000,
+        description="Score bins per unit of score from 0.1 to 0.9 (the tails get bins spaced in "
+        "log-odds, as fine at 0.1 and 0.9 and finer towards 0 and 1)",
+    )
     calibration_bins: int = Field(10, ge=2, le=100)
     estimate: bool = Field(True, description="Estimate performance before labels arrive (CBPE)")
+    estimate_min_rows: int = Field(100, ge=1, description="Rows a window needs for an estimate")
     kpis: dict[str, KPIConfig] = Field(default_factory=dict)
     detectors: DetectorsConfig = Field(default_factory=DetectorsConfig)
 
@@ -236,6 +242,15 @@ class DriftpilotConfig(_Strict):
     log: LogConfig = Field(default_factory=LogConfig)
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
     serve: ServeConfig = Field(default_factory=ServeConfig)
+
+    @model_validator(mode="after")
+    def _kpis_need_classes(self) -> DriftpilotConfig:
+        if self.monitor.kpis and self.model.task != "binary":
+            raise ValueError(
+                "monitor.kpis are built from confusion cells (tp, fp, tn, fn), which a "
+                f"{self.model.task} model does not have; remove them or set model.task: binary"
+            )
+        return self
 
 
 def _valid_keys(loc: tuple[int | str, ...]) -> list[str]:
@@ -270,6 +285,8 @@ def _format_error(err: Any, source: str) -> str:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return f"{source}: {path}: unknown key{hint}; valid keys: {', '.join(valid)}"
     message = str(err["msg"]).removeprefix("Value error, ")
+    if not loc:  # a rule across sections names its fields itself
+        return f"{source}: {message}"
     return f"{source}: {path}: {message}; got {err.get('input')!r}"
 
 

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -43,6 +44,15 @@ def test_resent_predictions_and_labels_count_once_and_corrections_win(workspace)
     assert frame["score"].tolist() == [0.25, 0.25]
     assert frame["label"].tolist()[0] == 1.0
     assert pd.isna(frame["label"].tolist()[1])
+
+
+def test_the_label_logged_last_wins_whichever_key_it_used(workspace) -> None:
+    log_predictions([record(0)], workspace=workspace)
+    by_entity = {"entity_id": "c0", "timestamp": "2026-03-01T10:00:00Z"}
+    steps = [({"prediction_id": "p0"}, 0), (by_entity, 1), ({"prediction_id": "p0"}, 0)]
+    for key, label in steps:
+        log_labels([{**key, "label": label}], workspace=workspace)
+        assert read(workspace)["label"].tolist() == [float(label)]
 
 
 def test_labels_join_by_entity_and_time_and_wait_for_predictions(workspace) -> None:
@@ -139,4 +149,23 @@ def test_a_killed_writer_loses_nothing_it_acknowledged(workspace) -> None:
     expected = {f"p{b * 10 + k}" for b in acked for k in range(10)}
     assert expected <= ids
     assert len(frame) == len(ids)  # nothing counted twice
-    assert len(raw) >= len(ids)
+    per_batch = Counter(int(pid[1:]) // 10 for pid in raw)
+    # no partial batch: each is there whole, twice at most (the batch the kill interrupted
+    # may have committed unacknowledged and been sent again)
+    assert set(per_batch.values()) <= {10, 20}
+    assert sum(1 for count in per_batch.values() if count == 20) <= 2
+
+
+def test_a_feature_whose_type_changed_is_refused_with_a_hint(workspace) -> None:
+    from driftpilot.errors import SchemaError
+    from driftpilot.workspace import Workspace
+
+    log_predictions([record(0)], workspace=workspace)
+    text = workspace.config_path.read_text().replace("tenure: numeric", "tenure: categorical")
+    workspace.config_path.write_text(text)
+    changed = Workspace.open(workspace.root)
+    with pytest.raises(SchemaError, match="'tenure' holds double") as raised:
+        log_predictions([record(1, features={"tenure": "long", "plan": "basic", "autopay": True})],
+                        workspace=changed)  # fmt: skip
+    assert "tenure_v2" in raised.value.hint
+    assert read(workspace)["prediction_id"].tolist() == ["p0"]  # nothing else was written

@@ -96,6 +96,10 @@ BAD = [
     ("negative latency", [record(latency_ms=-1.0)], "latency_ms: expected a non-negative number"),
     ("duplicate ids", [record(0), record(0)], r"predictions\[1\]\.prediction_id"),
     ("bad time", [record(timestamp="yesterday")], "timestamp: expected an ISO 8601 time"),
+    ("epoch milliseconds", [record(timestamp=1_772_366_400_000)], "epoch milliseconds"),
+    ("before 1970", [record(timestamp="1969-12-31T23:00:00Z")], "between 1970 and 2200"),
+    ("empty id", [record(prediction_id="")], "prediction_id: expected non-empty text"),
+    ("long id", [record(prediction_id="x" * 300)], "at most 256 characters"),
     ("empty batch", [], "expected at least one"),
 ]
 
@@ -158,10 +162,41 @@ def test_labels_by_id_or_entity_and_time() -> None:
     assert frame.column("label").to_pylist() == [1.0, 0.0]
 
 
+def test_times_keep_microseconds_and_refuse_unit_mistakes() -> None:
+    stamp = pd.Timestamp("2026-03-01T10:00:00.123456789Z")
+    frame = flat([record(0), record(1)])
+    frame["timestamp"] = [stamp, stamp]  # nanoseconds: the digits beyond microseconds go
+    got = prediction_frame(frame, FEATURES, MODEL, now=NOW).column("timestamp").to_pylist()
+    rows = prediction_records([record(0, timestamp=stamp.isoformat())], FEATURES, MODEL, now=NOW)
+    assert got[0] == rows[0]["timestamp"] == stamp.floor("us").to_pydatetime()
+    seconds = flat([record(0, timestamp=1_772_366_400.5)])
+    got = prediction_frame(seconds, FEATURES, MODEL, now=NOW).column("timestamp").to_pylist()
+    assert got[0].isoformat() == "2026-03-01T12:00:00.500000+00:00"
+    for wrong in (1_772_366_400_000, 1_772_366_400_000_000_000):  # epoch ms, epoch ns
+        frame = flat([record(0, timestamp=wrong)])
+        with pytest.raises(ValidationFailed, match="epoch milliseconds"):
+            prediction_frame(frame, FEATURES, MODEL, now=NOW)
+
+
+def test_booleans_stand_for_binary_labels_and_classes() -> None:
+    records = [record(0, prediction=True), record(1, prediction=False)]
+    a, b = both(records)
+    assert a.column("prediction").to_pylist() == b.column("prediction").to_pylist() == [1.0, 0.0]
+    labels = [{"prediction_id": "p0", "label": True}, {"prediction_id": "p1", "label": False}]
+    assert [r["label"] for r in label_records(labels, MODEL, now=NOW)] == [1.0, 0.0]
+    frame = label_frame(pd.DataFrame(labels), MODEL, now=NOW)
+    assert frame.column("label").to_pylist() == [1.0, 0.0]
+
+
 @pytest.mark.parametrize(
     ("labels", "message"),
     [
         ([{"label": 1}], "give prediction_id, or entity_id and the prediction's timestamp"),
+        (
+            [{"prediction_id": None, "entity_id": "c1", "label": 1}],
+            "give prediction_id, or entity_id and the prediction's timestamp",
+        ),
+        ([{"prediction_id": "", "label": 1}], "expected non-empty text"),
         ([{"prediction_id": "p", "label": 0.5}], "label: expected 0 or 1"),
         ([{"prediction_id": "p", "label": 1}, {"prediction_id": "p", "label": 0}], "duplicate"),
     ],

@@ -73,8 +73,10 @@ def test_estimate_within_a_hundredth_under_covariate_shift(engine, squash: bool,
         assert got["roc_auc"] == pytest.approx(realized_auc, abs=0.015 if squash else 0.01)
         realized = accuracy_score(week["churn"], week["score"] >= 0.5)
         assert got["accuracy"] == pytest.approx(realized, abs=0.01)
-        low, high = got["bands"]["roc_auc"]
-        assert low < got["roc_auc"] < high
+        for metric, value in (("roc_auc", realized_auc), ("accuracy", realized)):
+            low, high = got["bands"][metric]
+            assert 0 <= low < got[metric] < high <= 1
+            assert low <= value <= high  # the band holds what the labels later show
 
 
 def test_estimate_tracks_a_real_drop(engine) -> None:

@@ -5,6 +5,7 @@ import pytest
 from sklearn.metrics import accuracy_score, recall_score
 
 from driftpilot.demo import ChurnScenario, story
+from driftpilot.errors import ConfigError
 from driftpilot.log.writer import log_labels, log_predictions
 from driftpilot.monitor.job import run_monitor
 from driftpilot.monitor.report import history
@@ -149,3 +150,84 @@ def test_row_windows(tmp_path) -> None:
     reports = run_monitor(space).computed
     assert [r.window_key for r in reports] == ["rows-000000000", "rows-000000001"]
     assert [r.rows for r in reports] == [ROWS, ROWS]
+
+
+def test_estimated_kpis_follow_the_realized_ones(monitored) -> None:
+    _, _, result = monitored
+    for report in result.computed:
+        estimated = report.estimated_kpis
+        assert estimated["churn_recall"] == pytest.approx(report.estimate["recall"])
+        if report.labels["coverage"] == 1.0:  # the model is calibrated: estimates hold
+            assert estimated["churn_recall"] == pytest.approx(report.kpis["churn_recall"], abs=0.03)
+            assert estimated["retained_revenue"] == pytest.approx(
+                report.kpis["retained_revenue"], rel=0.1
+            )
+
+
+def test_late_labels_move_detections_as_a_fresh_run_would_place_them(tmp_path) -> None:
+    """Weekly runs with labels a week late end where one run over everything ends."""
+    s, specs = weeks()
+    frames = [logged_week(s, specs, i) for i in (4, 5, 10, 11)]
+    step = make_workspace(tmp_path / "weekly")
+    for i, week in enumerate(frames):
+        log_week(step, week, labels=False)
+        if i:
+            late = frames[i - 1]
+            log_labels(
+                pd.DataFrame({"prediction_id": late["prediction_id"], "label": late["churn"]}),
+                workspace=step,
+            )
+        run_monitor(step)
+    last = frames[-1]
+    log_labels(
+        pd.DataFrame({"prediction_id": last["prediction_id"], "label": last["churn"]}),
+        workspace=step,
+    )
+    final = run_monitor(step)
+    assert final.computed  # the last labels changed at least their own window
+    once = make_workspace(tmp_path / "once")
+    for week in frames:
+        log_week(once, week, labels=True)
+    run_monitor(once)
+    weekly = {r.window_key: r.detectors for r in history(step)}
+    fresh = {r.window_key: r.detectors for r in history(once)}
+    assert weekly == fresh
+    assert any(d["fired"] for detectors in fresh.values() for d in detectors.values())
+    assert run_monitor(step).computed == []  # and then nothing is left to do
+
+
+def test_a_late_row_shifts_row_windows_and_they_are_recomputed(tmp_path) -> None:
+    space = make_workspace(tmp_path, window="rows")
+    s, specs = weeks()
+    log_week(space, logged_week(s, specs, 4), labels=False)
+    assert len(run_monitor(space).computed) == 1
+    late = logged_week(s, specs, 5).iloc[:1].copy()
+    late["timestamp"] = pd.Timestamp("2026-01-01")  # before every logged row
+    late["prediction_id"] = "late"
+    log_week(space, late, labels=False)
+    again = run_monitor(space)
+    assert [r.window_key for r in again.computed] == ["rows-000000000", "rows-000000001"]
+    assert [r.rows for r in again.computed] == [ROWS, 1]
+    fresh = run_monitor(space, everything=True).computed
+    assert [r.fingerprint for r in fresh] == [r.fingerprint for r in again.computed]
+
+
+def test_kpi_columns_must_be_logged_numbers(tmp_path) -> None:
+    space = make_workspace(tmp_path)
+    s, specs = weeks()
+    log_week(space, logged_week(s, specs, 4), labels=True)
+    for column, message in (("plan", "holds string, not numbers"), ("revenue", "is not logged")):
+        text = CONFIG.replace("WINDOW", "week").replace("sum: monthly_charge", f"sum: {column}")
+        (space.root / "driftpilot.yaml").write_text(text)
+        with pytest.raises(ConfigError, match=message) as raised:
+            run_monitor(Workspace.open(space.root))
+        assert "monthly_charge" in raised.value.hint
+        assert "score" not in raised.value.hint  # the log's own columns are not offered
+
+
+def test_labels_waiting_for_their_predictions_are_counted(tmp_path) -> None:
+    space = make_workspace(tmp_path)
+    s, specs = weeks()
+    log_week(space, logged_week(s, specs, 4), labels=True)
+    log_labels(pd.DataFrame({"prediction_id": ["not-yet"], "label": [1]}), workspace=space)
+    assert run_monitor(space).unmatched_labels == 1

@@ -12,9 +12,12 @@ from driftpilot.engine.results import split_rows
 from driftpilot.monitor.performance import (
     BinaryStats,
     RegressionStats,
+    _score_bin,
     auc,
+    bin_count,
     binary_metrics,
     binary_query,
+    coarse_groups,
     regression_metrics,
     regression_query,
 )
@@ -62,6 +65,44 @@ def test_binary_metrics_equal_scikit_learn(seed: int) -> None:
     )
     assert [round(r["observed_rate"], 9) for r in table] == pytest.approx(list(prob_true), abs=1e-9)
     assert [r["mean_score"] for r in table] == pytest.approx(list(prob_pred), abs=1e-9)
+
+
+@pytest.mark.parametrize(("a", "b"), [(0.5, 60), (1, 200), (60, 0.5), (1, 20)])
+def test_auc_stays_exact_for_scores_crowded_near_0_or_1(a: float, b: float) -> None:
+    """A rare event (scores around 0.5 % or 99.5 %) still spreads over many bins."""
+    rng = np.random.default_rng(7)
+    score = rng.beta(a, b, 50_000)
+    label = (rng.random(score.size) < score).astype(float)
+    frame = pd.DataFrame({"score": score, "label": label, "prediction": (score >= 0.5) * 1.0})
+    got = binary_metrics(binary_stats(frame))
+    exact = metrics.roc_auc_score(label, score)
+    assert abs(got["roc_auc"] - exact) <= min(1e-3, got["roc_auc_error_bound"])
+    assert got["roc_auc_error_bound"] < 2e-3  # the worst case (every tie in a bin misordered)
+
+
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=200))
+@settings(max_examples=100, deadline=None)
+def test_score_bins_are_ordered_like_the_scores(scores: list[float]) -> None:
+    engine = Engine.create()
+    table = engine.table(pd.DataFrame({"score": scores}))
+    found = engine.execute(table.select(table.score, bin=_score_bin(table.score, BINS)))
+    pairs = sorted(zip(found["score"].to_pylist(), found["bin"].to_pylist(), strict=True))
+    bins = [b for _, b in pairs]
+    assert bins == sorted(bins)  # monotone: ties inside a bin are the only approximation
+    assert all(0 <= b < bin_count(BINS) for b in bins)
+
+
+@pytest.mark.parametrize("coarse", [2, 5, 10, 20, 7])
+def test_each_bin_lies_in_the_calibration_range_of_its_scores(coarse: int) -> None:
+    scores = np.concatenate([np.linspace(1e-7, 1 - 1e-7, 200_001), [0.0, 1.0]])
+    engine = Engine.create()
+    table = engine.table(pd.DataFrame({"score": scores}))
+    found = engine.execute(table.select(table.score, bin=_score_bin(table.score, BINS)))
+    got = coarse_groups(BINS, coarse)[found["bin"].to_numpy()]
+    expected = np.minimum(np.floor(found["score"].to_numpy() * coarse), coarse - 1)
+    wrong = np.mean(got != expected)
+    # elsewhere only rows within one bin of a range boundary may land beside it
+    assert wrong == 0 if 100 % coarse == 0 and coarse <= 10 else wrong < coarse / BINS
 
 
 def test_undefined_metrics_are_none() -> None:

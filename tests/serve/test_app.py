@@ -3,8 +3,8 @@ serving, and an answered request is durable."""
 
 import json
 import os
+import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -181,29 +181,62 @@ def test_concurrent_requests_share_commits(client, workspace) -> None:
     assert DeltaTable(str(workspace.predictions_path)).version() < 150  # commits were grouped
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def test_labels_in_one_commit_keep_their_order(tmp_path) -> None:
+    """A label and its correction, sent a moment apart, share one commit: the later one wins."""
+    init_workspace(tmp_path)
+    (tmp_path / "driftpilot.yaml").write_text(config_text().replace("flush_ms: 5", "flush_ms: 800"))
+    space = Workspace.open(tmp_path)
+    with TestClient(create_app(space)) as http, ThreadPoolExecutor(2) as pool:
+        first = pool.submit(http.post, "/v1/labels", json=[{"prediction_id": "p", "label": 0}])
+        time.sleep(0.2)
+        second = pool.submit(http.post, "/v1/labels", json=[{"prediction_id": "p", "label": 1}])
+        assert first.result().status_code == second.result().status_code == 200
+        assert http.post("/v1/predictions", json=[prediction("p")]).status_code == 200
+    from deltalake import DeltaTable
+
+    assert DeltaTable(str(space.labels_path)).version() == 0  # both in the first commit
+    assert logged(space).set_index("prediction_id").loc["p", "label"] == 1.0
+
+
+def test_a_failed_commit_is_503_and_an_unsynced_one_500(client, workspace, monkeypatch) -> None:
+    import driftpilot.log.writer as writer
+
+    def no_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    import deltalake
+
+    monkeypatch.setattr(deltalake, "write_deltalake", no_disk)  # the writer imports it per call
+    failed = client.post("/v1/predictions", json=[prediction("lost")])
+    assert failed.status_code == 503
+    assert failed.json()["error"] == "not_written"
+    assert "retrying is safe" in failed.json()["message"]
+    monkeypatch.undo()
+    monkeypatch.setattr(writer, "_sync", no_disk)
+    unsynced = client.post("/v1/predictions", json=[prediction("kept")])
+    assert unsynced.status_code == 500
+    assert unsynced.json()["error"] == "not_confirmed"
+    assert unsynced.json()["prediction_ids"] == ["kept"]
+    assert logged(workspace)["prediction_id"].tolist() == ["kept"]
+    assert client.get("/healthz").status_code == 200
 
 
 def test_a_killed_server_loses_no_answered_request(workspace) -> None:
-    port = _free_port()
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "driftpilot",
-            "serve",
-            "-w",
-            str(workspace.root),
-            "--port",
-            str(port),
-        ],
+        [sys.executable, "-m", "driftpilot", "serve", "-w", str(workspace.root), "--port", "0"],
         env={**os.environ},
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    url = f"http://127.0.0.1:{port}"
     try:
+        url = None
+        for line in server.stderr:  # --port 0: the startup line says which port it got
+            if "running on" in line:
+                url = re.search(r"http://[\d.]+:\d+", line).group(0)
+                break
+        assert url is not None
+        assert url.startswith("http://127.0.0.1:")  # bound to loopback by default
+        threading.Thread(target=server.stderr.read, daemon=True).start()  # keep the pipe drained
         for _ in range(100):
             try:
                 if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:

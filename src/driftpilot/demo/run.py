@@ -55,8 +55,8 @@ drift:
 STORY = {
     4: "control week: nothing changed",
     5: "control week: nothing changed",
-    6: "customers use more data (monthly_usage +1 std): features drift, the model holds",
-    7: "customers use more data (monthly_usage +1 std): features drift, the model holds",
+    6: "customers use more data (monthly_usage +1 std): features drift; AUC holds, recall dips",
+    7: "customers use more data (monthly_usage +1 std): features drift; AUC holds, recall dips",
     8: "churn behaviour changes in the south: no feature moves; south's recall falls",
     9: "churn behaviour changes in the south: no feature moves; south's recall falls",
     10: "far more customers churn (label shift): the estimate cannot know, labels will",

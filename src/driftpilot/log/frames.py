@@ -20,13 +20,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from driftpilot.config import ModelConfig
-from driftpilot.log.records import ValidationFailed, _Problems, _show
+from driftpilot.log.records import (
+    EARLIEST,
+    LATEST,
+    MAX_ID,
+    TIME_EXPECTED,
+    ValidationFailed,
+    _Problems,
+    _show,
+)
 from driftpilot.log.schema import LABEL_COLUMNS, PREDICTION_COLUMNS
 from driftpilot.schema import FeatureType
 
 __all__ = ["as_arrow", "label_frame", "prediction_frame"]
 
 TIME = pa.timestamp("us", tz="UTC")
+MAX_SHOWN = 3  # rows named per duplicated id
 
 
 def as_arrow(data: Any) -> pa.Table:
@@ -56,10 +65,18 @@ def _report(
 
 
 def _float(
-    table: pa.Table, name: str, source: str, field: str, problems: _Problems
+    table: pa.Table,
+    name: str,
+    source: str,
+    field: str,
+    problems: _Problems,
+    *,
+    booleans: bool = False,
 ) -> pa.ChunkedArray | None:
+    """A number column as float64; booleans count as 0/1 only where ``booleans`` (a binary
+    model's label or predicted class), as the record validator allows."""
     column = table.column(name)
-    if pa.types.is_null(column.type):
+    if pa.types.is_null(column.type) or (booleans and pa.types.is_boolean(column.type)):
         return column.cast(pa.float64())
     if (
         pa.types.is_integer(column.type)
@@ -105,8 +122,15 @@ def _feature(
 
 
 def _text(
-    table: pa.Table, name: str, default: str | None, source: str, problems: _Problems
+    table: pa.Table,
+    name: str,
+    default: str | None,
+    source: str,
+    problems: _Problems,
+    *,
+    longest: int = MAX_ID,
 ) -> pa.ChunkedArray:
+    """Ids and names as text: non-empty, at most ``longest`` characters; integers accepted."""
     n = table.num_rows
     if name not in table.column_names:
         return pa.chunked_array([pa.array([default] * n, pa.string())])
@@ -121,34 +145,71 @@ def _text(
         _report(problems, source, name, column, pc.is_valid(column), "expected text")
         return pa.chunked_array([pa.nulls(n, pa.string())])
     column = column.cast(pa.string())
+    length = pc.utf8_length(column)
+    bad = pc.or_(pc.equal(length, 0), pc.greater(length, longest))
+    _report(
+        problems,
+        source,
+        name,
+        column,
+        bad,
+        f"expected non-empty text of at most {longest} characters",
+    )
     return pc.fill_null(column, default) if default is not None else column
 
 
 def _times(
     table: pa.Table, name: str, now: datetime | None, source: str, problems: _Problems
 ) -> pa.ChunkedArray:
+    """Times as UTC microseconds: time columns (naive means UTC), ISO text, or epoch seconds;
+    sub-microsecond digits are dropped, times outside 1970–2200 refused."""
     n = table.num_rows
     if name not in table.column_names:
         return pa.chunked_array([pa.array([now] * n, TIME)])
     column = table.column(name)
-    if pa.types.is_timestamp(column.type):
-        if column.type.tz is None:
-            column = pc.assume_timezone(column, "UTC")
-        result = column.cast(TIME)
-    elif pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
-        result = pc.cast(pc.multiply(column.cast(pa.float64()), 1e6).cast(pa.int64()), TIME)
-    elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+    unparsed = None
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         import pandas as pd
 
-        parsed = pd.to_datetime(column.to_pandas(), utc=True, format="ISO8601", errors="coerce")
-        result = pa.chunked_array([pa.Array.from_pandas(parsed).cast(TIME)])
-        bad = pc.and_(pc.is_valid(column), pc.is_null(result))
-        _report(problems, source, name, column, bad, "expected an ISO 8601 time or epoch seconds")
-    elif pa.types.is_null(column.type):
-        result = column.cast(TIME)
+        text = column
+        parsed = pd.to_datetime(text.to_pandas(), utc=True, format="ISO8601", errors="coerce")
+        column = pa.chunked_array([pa.Array.from_pandas(parsed)])
+        unparsed = pc.and_(pc.is_valid(text), pc.is_null(column))
+        _report(problems, source, name, text, unparsed, TIME_EXPECTED)
+    low, high = int(EARLIEST.timestamp()) * 10**6, int(LATEST.timestamp()) * 10**6
+    if pa.types.is_timestamp(column.type):  # integer ticks: no precision lost to floats
+        ticks = column.cast(pa.int64())
+        unit = column.type.unit
+        if unit == "ns":
+            micros = pc.divide(ticks, 1000)  # truncates; times before 1970 are refused anyway
+        else:
+            factor = {"s": 10**6, "ms": 10**3, "us": 1}[unit]
+            big = pc.greater(pc.abs(ticks), (2**62) // factor)
+            ticks = pc.if_else(big, pa.scalar(None, pa.int64()), ticks)  # beyond any valid time
+            micros = pc.multiply(ticks, factor)
+    elif (
+        pa.types.is_integer(column.type)
+        or pa.types.is_floating(column.type)
+        or (pa.types.is_null(column.type))
+    ):
+        seconds = column.cast(pa.float64(), safe=False)  # huge integers: refused just below
+        inside = pc.and_(pc.greater_equal(seconds, low / 1e6), pc.less(seconds, high / 1e6))
+        seconds = pc.if_else(inside, seconds, pa.scalar(None, pa.float64()))
+        micros = pc.cast(pc.floor(pc.multiply(seconds, 1e6)), pa.int64())
     else:
         _report(problems, source, name, column, pc.is_valid(column), "expected a time")
         return pa.chunked_array([pa.nulls(n, TIME)])
+    # a valid time whose micros are out of range (or were nulled as beyond any range)
+    outside = pc.and_(
+        pc.is_valid(column),
+        pc.invert(
+            pc.fill_null(pc.and_(pc.greater_equal(micros, low), pc.less(micros, high)), False)
+        ),
+    )
+    if _rows(outside):
+        _report(problems, source, name, column, outside, TIME_EXPECTED)
+        return pa.chunked_array([pa.nulls(n, TIME)])
+    result = pc.cast(micros, TIME)
     return pc.fill_null(result, pa.scalar(now, TIME)) if now is not None else result
 
 
@@ -177,9 +238,6 @@ def _duplicates(key: pa.ChunkedArray, field: str, source: str, problems: _Proble
                 f"{source}[{row}].{field}",
                 f"{key[row].as_py()!r} appears more than once in the same batch",
             )
-
-
-MAX_SHOWN = 3
 
 
 def _columns_check(
@@ -245,7 +303,7 @@ def _outputs(
         else empty
     )
     prediction = (
-        _float(table, "prediction", source, "prediction", problems)
+        _float(table, "prediction", source, "prediction", problems, booleans=model.task == "binary")
         if "prediction" in table.column_names
         else empty
     )
@@ -310,7 +368,7 @@ def label_frame(
         problems.add(
             f"{source}[{row}]", "give prediction_id, or entity_id and the prediction's timestamp"
         )
-    label = _float(table, "label", source, "label", problems)
+    label = _float(table, "label", source, "label", problems, booleans=model.task == "binary")
     if label is not None:
         if model.task == "binary":
             bad = pc.invert(pc.fill_null(pc.is_in(label, pa.array([0.0, 1.0])), False))

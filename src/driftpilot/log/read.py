@@ -2,9 +2,10 @@
 
 Appends are never rewritten, so a re-sent prediction or label may be stored twice; readers
 count it once: a prediction's first version wins (by ``ingested_at``), a label's latest
-version wins (a correction replaces the label it corrects). Labels join by prediction id, or
-by entity id and the prediction's timestamp; a label whose prediction is not (yet) logged
-stays in the labels table and joins when the prediction arrives.
+version wins (a correction replaces the label it corrects, whichever key each of them used).
+Labels join by prediction id, or by entity id and the prediction's timestamp; a label whose
+prediction is not (yet) logged stays in the labels table and joins when the prediction
+arrives.
 """
 
 from __future__ import annotations
@@ -87,10 +88,15 @@ def labeled_predictions(engine: Engine, workspace: Workspace) -> ir.Table:
     joined = joined.left_join(
         by_entity, [joined.entity_id == by_entity._entity, joined.timestamp == by_entity._stamp]
     )
+    # a prediction labelled both ways keeps the label logged last (a correction may use
+    # either key)
+    entity_wins = joined._seen_entity.notnull() & (
+        joined._seen_id.isnull() | (joined._seen_entity > joined._seen_id)
+    )
     return joined.mutate(
-        label=ibis.coalesce(joined._label_id, joined._label_entity),
-        label_time=ibis.coalesce(joined._time_id, joined._time_entity),
-        label_ingested_at=ibis.coalesce(joined._seen_id, joined._seen_entity),
+        label=entity_wins.ifelse(joined._label_entity, joined._label_id),
+        label_time=entity_wins.ifelse(joined._time_entity, joined._time_id),
+        label_ingested_at=entity_wins.ifelse(joined._seen_entity, joined._seen_id),
     ).drop(
         "_pid",
         "_label_id",
@@ -104,12 +110,13 @@ def labeled_predictions(engine: Engine, workspace: Workspace) -> ir.Table:
     )
 
 
-def unmatched_labels(engine: Engine, workspace: Workspace) -> int:
-    """Labels held for predictions that are not in the log (yet)."""
+def unmatched_labels(engine: Engine, workspace: Workspace, preds: ir.Table | None = None) -> int:
+    """Labels held for predictions that are not in the log (yet); ``preds``: the logged
+    predictions when already read (any table with their ids, entity ids and timestamps)."""
     found = labels(engine, workspace)
     if found is None:
         return 0
-    preds = predictions(engine, workspace)
+    preds = predictions(engine, workspace) if preds is None else preds
     by_id = found.filter(found.prediction_id.notnull())
     missing_id = by_id.anti_join(preds, by_id.prediction_id == preds.prediction_id).count()
     by_entity = found.filter(found.prediction_id.isnull())

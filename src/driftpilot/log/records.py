@@ -70,20 +70,30 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+TIME_EXPECTED = (
+    "expected an ISO 8601 time or epoch seconds between 1970 and 2200 "
+    "(epoch milliseconds? divide by 1000)"
+)
+
+
 def parse_time(value: Any) -> datetime | None:
-    """ISO 8601 text (naive means UTC) or epoch seconds; None when it is neither."""
-    if isinstance(value, datetime):
-        moment = value
-    elif _number(value) and math.isfinite(value):
-        return datetime.fromtimestamp(value, tz=UTC)
-    elif isinstance(value, str):
-        try:
+    """ISO 8601 text (naive means UTC) or epoch seconds, between 1970 and 2200; None when it
+    is neither (a time outside that range is almost always a unit mistake)."""
+    try:
+        if isinstance(value, datetime):
+            moment = value
+        elif _number(value) and math.isfinite(value):
+            moment = datetime.fromtimestamp(value, tz=UTC)
+        elif isinstance(value, str):
             moment = datetime.fromisoformat(value)
-        except ValueError:
+        else:
             return None
-    else:
+    except (ValueError, OverflowError, OSError):
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment if EARLIEST <= moment < LATEST else None
 
 
 def _text_id(value: Any, path: str, problems: _Problems, *, required: bool = False) -> str | None:
@@ -221,15 +231,13 @@ def prediction_records(
             )
             or "unversioned",
             "route": _text_id(record.get("route"), f"{path}.route", problems) or "default",
+            "ingested_at": now,
             "latency_ms": None,
         }
         stamp = record.get("timestamp")
         row["timestamp"] = now if stamp is None else parse_time(stamp)
         if row["timestamp"] is None:
-            problems.add(
-                f"{path}.timestamp",
-                f"expected an ISO 8601 time or epoch seconds, got {_show(stamp)}",
-            )
+            problems.add(f"{path}.timestamp", f"{TIME_EXPECTED}, got {_show(stamp)}")
         row.update(_features(record.get("features"), features, f"{path}.features", problems))
         score, prediction = record.get("score"), record.get("prediction")
         if model.task == "binary":
@@ -279,11 +287,9 @@ def label_records(
         entity = _text_id(record.get("entity_id"), f"{path}.entity_id", problems)
         stamp = parse_time(record["timestamp"]) if record.get("timestamp") is not None else None
         if record.get("timestamp") is not None and stamp is None:
-            problems.add(
-                f"{path}.timestamp",
-                f"expected an ISO 8601 time or epoch seconds, got {_show(record['timestamp'])}",
-            )
-        if pid is None and (entity is None or stamp is None) and "prediction_id" not in record:
+            problems.add(f"{path}.timestamp", f"{TIME_EXPECTED}, got {_show(record['timestamp'])}")
+        named = record.get("prediction_id") is not None  # a null id names nothing
+        if not named and (entity is None or stamp is None):
             problems.add(path, "give prediction_id, or entity_id and the prediction's timestamp")
         key = (pid,) if pid is not None else (entity, stamp)
         if key in seen:
@@ -298,10 +304,7 @@ def label_records(
         when = record.get("label_time")
         label_time = now if when is None else parse_time(when)
         if label_time is None:
-            problems.add(
-                f"{path}.label_time",
-                f"expected an ISO 8601 time or epoch seconds, got {_show(when)}",
-            )
+            problems.add(f"{path}.label_time", f"{TIME_EXPECTED}, got {_show(when)}")
         rows.append(
             {
                 "prediction_id": pid,
@@ -309,6 +312,7 @@ def label_records(
                 "timestamp": stamp,
                 "label": value,
                 "label_time": label_time,
+                "ingested_at": now,
             }
         )
     problems.raise_if_any()

@@ -71,8 +71,8 @@ def fit_calibration(chunks: list[BinaryStats]) -> IsotonicMap | None:
     """
     if len(chunks) < 2:
         return None
-    even = sum(chunks[0::2], BinaryStats.empty(chunks[0].n.shape[2]))
-    odd = sum(chunks[1::2], BinaryStats.empty(chunks[0].n.shape[2]))
+    even = sum(chunks[0::2], chunks[0].zeros())
+    odd = sum(chunks[1::2], chunks[0].zeros())
     raw = calibrated = 0.0
     for fit_on, score_on in ((even, odd), (odd, even)):
         mapping = _fit(fit_on)
@@ -112,7 +112,7 @@ def estimate(stats: BinaryStats, reference: ReferencePerformance) -> dict[str, A
             continue
         scale = float(np.sqrt(reference.chunk_rows / rows))
         se = spread.std * scale
-        bands[metric] = [value - 3 * se, value + 3 * se]
+        bands[metric] = [max(value - 3 * se, 0.0), min(value + 3 * se, 1.0)]
         lower = spread.mean - 3 * spread.std * scale
         if value < lower:
             alerts.append(

@@ -6,10 +6,18 @@ stated bound (ties inside a bin count half, as scikit-learn counts equal scores)
 Brier score exactly, and a calibration table. Unlabeled rows keep their own label state, so
 the same statistics feed the label-free estimate. Regression: sums of errors, absolute errors,
 squared errors and relative errors give MAE, RMSE, MAPE and R² exactly.
+
+Score bins: equal-width bins of ``1 / score_bins`` between 0.1 and 0.9, and bins evenly
+spaced in log-odds below 0.1 (down to 3·10⁻⁷) and above 0.9, as wide in score as a middle bin
+where they meet and narrower towards 0 and 1 (3,106 bins in all for the default 1,000). A
+model whose scores crowd near 0 or 1 (a rare event: churn at 0.5 %) still has its scores
+spread over hundreds of bins, so the AUC stays within 1e-3; the equal-width middle keeps the
+calibration table's deciles exact.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,11 +36,14 @@ __all__ = [
     "BinaryStats",
     "RegressionStats",
     "auc",
+    "bin_count",
     "binary_metrics",
     "binary_query",
+    "coarse_groups",
     "kpi_values",
     "regression_metrics",
     "regression_query",
+    "sum_regression",
 ]
 
 EPS = float(np.finfo(np.float64).eps)  # scikit-learn's clip for log loss and MAPE
@@ -40,8 +51,52 @@ LABELS = 3  # label 0, label 1, not labeled yet
 CELLS = {"tn": (0, 0), "fp": (0, 1), "fn": (1, 0), "tp": (1, 1)}
 
 
+TAIL = 0.1  # below it (and above 1 − TAIL) bins are spaced in log-odds
+LOGIT_SPAN = 15.0  # scores beyond logit ±15 (3·10⁻⁷ from 0 or 1) share the outermost bin
+
+
+def _layout(bins: int) -> tuple[int, int, int, float]:
+    """(bins per tail, first middle bin's score index, middle bins, tail width in log-odds).
+
+    The tail width makes a bin at the middle's edge as wide in score as a middle bin, and
+    bins grow narrower in score towards 0 and 1."""
+    width = 1 / (bins * TAIL * (1 - TAIL))
+    tails = math.ceil((LOGIT_SPAN + math.log(TAIL / (1 - TAIL))) / width)
+    start = round(bins * TAIL)
+    return tails, start, bins - 2 * start, width
+
+
+def bin_count(bins: int) -> int:
+    """Score bins in all for a ``score_bins`` setting."""
+    tails, _, middle, _ = _layout(bins)
+    return 2 * tails + middle
+
+
 def _score_bin(score: Any, bins: int) -> Any:
-    return (score * bins).floor().clip(lower=0, upper=bins - 1).cast("int32")
+    tails, start, middle, width = _layout(bins)
+    floor = 1 / (1 + math.exp(LOGIT_SPAN))
+    clipped = score.clip(lower=floor, upper=1 - floor)
+    logit = (clipped / (1 - clipped)).ln()
+    low = ((logit + LOGIT_SPAN) / width).floor().clip(lower=0, upper=tails - 1)
+    edge = -math.log(TAIL / (1 - TAIL))  # logit(1 − TAIL)
+    high = ((logit - edge) / width).floor().clip(lower=0, upper=tails - 1) + (tails + middle)
+    mid = (score * bins).floor().clip(lower=start, upper=start + middle - 1) + (tails - start)
+    return (score < TAIL).ifelse(low, (score >= 1 - TAIL).ifelse(high, mid)).cast("int32")
+
+
+def coarse_groups(bins: int, coarse: int) -> NDArray[np.int64]:
+    """The equal-width score range (of ``coarse``) each score bin lies in: exact for the
+    middle bins, by the bin's centre in the tails (exact there too when ``coarse`` ≤ 10)."""
+    tails, start, middle, width = _layout(bins)
+    mid = np.minimum((np.arange(middle) + start) * coarse // bins, coarse - 1)
+    steps = (np.arange(tails) + 0.5) * width
+    edge = -math.log(TAIL / (1 - TAIL))
+    centres = np.concatenate([-LOGIT_SPAN + steps, edge + steps])
+    tail = np.floor(coarse / (1 + np.exp(-centres))).astype(np.int64)
+    # a tail's last bin reaches a little past its edge: its scores are still on this side
+    low = np.minimum(tail[:tails], math.ceil(coarse * TAIL) - 1)
+    high = np.clip(tail[tails:], math.floor(coarse * (1 - TAIL)), coarse - 1)
+    return np.concatenate([low, mid, high])
 
 
 def binary_query(
@@ -65,7 +120,10 @@ def binary_query(
 
 
 def regression_query(table: ir.Table, keys: dict[str, Any], *, center: float) -> ir.Table:
-    """Rows per (keys…, labeled) with error sums (values centred on ``center``)."""
+    """Rows per (keys…, labeled) with error sums (values centred on ``center``, e.g. the
+    reference's mean label, so R²'s Σ(y − ȳ)² keeps its precision)."""
+    import ibis
+
     y, p = table.label - center, table.prediction - center
     error = table.prediction - table.label
     labeled = table.label.notnull()
@@ -78,14 +136,8 @@ def regression_query(table: ir.Table, keys: dict[str, Any], *, center: float) ->
         se=error.sum(),
         sae=error.abs().sum(),
         see=(error * error).sum(),
-        sape=(error.abs() / ibis_greatest(table.label.abs(), EPS)).sum(),
+        sape=(error.abs() / ibis.greatest(table.label.abs(), EPS)).sum(),
     )
-
-
-def ibis_greatest(value: Any, floor: float) -> Any:
-    import ibis
-
-    return ibis.greatest(value, floor)
 
 
 @dataclass
@@ -98,10 +150,12 @@ class BinaryStats:
     lp: NDArray[np.float64]
     lq: NDArray[np.float64]
     values: list[NDArray[np.float64]] = field(default_factory=list)
+    bins: int = 1000  # the score_bins setting the arrays were binned with
 
     @classmethod
     def empty(cls, bins: int, value_columns: int = 0) -> BinaryStats:
-        shape = (LABELS, 2, bins)
+        """All zeros, for a ``score_bins`` setting of ``bins``."""
+        shape = (LABELS, 2, bin_count(bins))
         return cls(
             np.zeros(shape),
             np.zeros(shape),
@@ -109,6 +163,7 @@ class BinaryStats:
             np.zeros(shape),
             np.zeros(shape),
             [np.zeros(shape) for _ in range(value_columns)],
+            bins,
         )
 
     @classmethod
@@ -123,6 +178,19 @@ class BinaryStats:
             np.add.at(stats.values[i], index, group[f"v{i}"].astype(np.float64))
         return stats
 
+    def zeros(self) -> BinaryStats:
+        """All zeros, shaped like this."""
+        zero = np.zeros_like(self.n)
+        return BinaryStats(
+            zero,
+            zero.copy(),
+            zero.copy(),
+            zero.copy(),
+            zero.copy(),
+            [zero.copy() for _ in self.values],
+            self.bins,
+        )
+
     def __add__(self, other: BinaryStats) -> BinaryStats:
         return BinaryStats(
             self.n + other.n,
@@ -131,6 +199,7 @@ class BinaryStats:
             self.lp + other.lp,
             self.lq + other.lq,
             [a + b for a, b in zip(self.values, other.values, strict=True)],
+            self.bins,
         )
 
     @property
@@ -201,8 +270,7 @@ def binary_metrics(stats: BinaryStats, *, calibration_bins: int = 10) -> dict[st
 
 def calibration_table(stats: BinaryStats, coarse: int) -> list[dict[str, float]]:
     """Mean score and observed positive rate per equal-width score range, labeled rows only."""
-    bins = stats.n.shape[2]
-    group = np.minimum(np.arange(bins) * coarse // bins, coarse - 1)
+    group = coarse_groups(stats.bins, coarse)
     count = np.bincount(group, weights=stats.n[:2].sum(axis=(0, 1)), minlength=coarse)
     scores = np.bincount(group, weights=stats.s[:2].sum(axis=(0, 1)), minlength=coarse)
     positives = np.bincount(group, weights=stats.n[1].sum(axis=0), minlength=coarse)
@@ -310,3 +378,8 @@ def regression_metrics(stats: RegressionStats) -> dict[str, float | None]:
         "mean_error": stats.se / n,
         "labeled": n,
     }
+
+
+def sum_regression(groups: list[RegressionStats]) -> RegressionStats:
+    names = ("rows", "labeled", "sy", "syy", "sp", "spp", "se", "sae", "see", "sape")
+    return RegressionStats(**{n: sum(getattr(g, n) for g in groups) for n in names})

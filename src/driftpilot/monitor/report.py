@@ -20,7 +20,7 @@ from driftpilot.drift.report import DriftReport, FeatureDrift
 from driftpilot.errors import EngineError
 from driftpilot.workspace import Workspace
 
-__all__ = ["WindowReport", "history", "stored_fingerprints", "upsert"]
+__all__ = ["WindowReport", "history", "stored_detectors", "stored_fingerprints", "upsert"]
 
 
 class WindowReport(DriftReport):
@@ -101,14 +101,31 @@ def upsert(workspace: Workspace, reports: list[WindowReport]) -> None:
         ) from exc
 
 
-def _read(workspace: Workspace, columns: list[str]) -> list[dict[str, Any]]:
+def _read(
+    workspace: Workspace, columns: list[str], keys: list[str] | None = None
+) -> list[dict[str, Any]]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
     from deltalake import DeltaTable
 
     path = str(workspace.reports_path)
     if not DeltaTable.is_deltatable(path):
         return []
-    rows: list[dict[str, Any]] = DeltaTable(path).to_pyarrow_table(columns=columns).to_pylist()
+    table = DeltaTable(path).to_pyarrow_table(columns=columns)
+    if keys is not None:  # (filtering in the scan trips over string views)
+        table = table.filter(pc.is_in(table.column("window_key"), pa.array(keys, pa.string())))
+    rows: list[dict[str, Any]] = table.to_pylist()
     return rows
+
+
+def stored_detectors(workspace: Workspace, keys: list[str]) -> dict[str, dict[str, Any]]:
+    """The detector fields of the stored reports of windows ``keys``."""
+    if not keys:
+        return {}
+    return {
+        row["window_key"]: json.loads(row["report"]).get("detectors", {})
+        for row in _read(workspace, ["window_key", "report"], keys)
+    }
 
 
 def stored_fingerprints(workspace: Workspace) -> dict[str, str]:

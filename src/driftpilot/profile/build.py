@@ -113,6 +113,11 @@ def build_profile(
     performance = None
     if config.columns.prediction and config.columns.target:
         performance = reference_performance(engine, table, config, keys.get("chunk"))
+        if performance.skipped:
+            warnings.append(
+                f"{performance.skipped} reference rows have no {config.columns.prediction!r} or "
+                f"no {config.columns.target!r}: reference performance leaves them out"
+            )
     return Profile(
         created_at=datetime.now(UTC),
         driftpilot_version=__version__,

@@ -141,6 +141,10 @@ class ReferencePerformance(_Model):
     chunk_rows: int
     calibration: IsotonicMap | None = None
     score_bins: int = 1000
+    label_mean: float | None = None  # regression: where error sums are centred
+    # regression: the 85th percentile of absolute errors; the detectors count errors above it
+    large_error: float | None = None
+    skipped: int = 0  # reference rows without a score or a label, left out
 
 
 class ColumnRoles(_Model):

@@ -23,6 +23,7 @@ from driftpilot.monitor.performance import (
     binary_query,
     regression_metrics,
     regression_query,
+    sum_regression,
 )
 from driftpilot.profile.model import MetricSpread, ReferencePerformance
 from driftpilot.schema import dtype_kind
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["HASH_CHUNKS", "reference_performance"]
 
 HASH_CHUNKS = 10
+LARGE_ERROR_QUANTILE = 0.85  # a regression error above it is "large": 15 % in the reference
 SPREAD = (
     "roc_auc",
     "accuracy",
@@ -66,9 +68,12 @@ def reference_performance(
 ) -> ReferencePerformance:
     """Realized performance over the reference, per chunk, and (binary) the calibration.
 
-    ``chunk`` is the time-chunk key expression, or None: then rows are spread over chunks by
-    their score (a deterministic stand-in for a random split).
+    ``chunk`` is the time-chunk key expression, or None: then rows are spread over chunks by a
+    hash of their ids (``columns.id``), or else by digits of their score (a deterministic
+    stand-in for a random split). Rows without a score or a label are left out (and counted).
     """
+    import ibis
+
     from driftpilot.monitor.cbpe import fit_calibration
 
     columns = config.columns
@@ -77,15 +82,20 @@ def reference_performance(
     score = _numbers(table, columns.prediction, "score")
     label = _numbers(table, columns.target, "label")
     if chunk is None:
-        chunk = ((score.abs() * 1e9).floor() % HASH_CHUNKS).cast("int32")
+        chunk = _hash_chunk(table, config, score)
     model = config.model
+    view = table.select(score=score, label=label, chunk=chunk)
+    known = view.score.notnull() & view.label.notnull() & ~view.score.isnan() & ~view.label.isnan()
+    counted = engine.execute(
+        view.aggregate(rows=view.count(), known=known.cast("int64").sum(),
+                       label_sum=known.ifelse(view.label, ibis.null("float64")).sum())
+    ).to_pylist()[0]  # fmt: skip
+    kept = int(counted["known"] or 0)
+    skipped = int(counted["rows"]) - kept
+    view = view.filter(known)
+    label_mean = large_error = None
     if model.task == "binary":
-        view = table.select(
-            score=score,
-            label=label,
-            chunk=chunk,
-            prediction=(score >= model.threshold).cast("float64"),
-        )
+        view = view.mutate(prediction=(view.score >= model.threshold).cast("float64"))
         bins = config.monitor.score_bins
         rows = engine.execute(binary_query(view, {"chunk": view.chunk}, bins=bins))
         chunks = [
@@ -101,8 +111,9 @@ def reference_performance(
         calibration = fit_calibration(chunks)
         labeled = whole.labeled
     else:
-        view = table.select(prediction=score, label=label, chunk=chunk)
-        center = 0.0
+        view = view.rename(prediction="score")
+        label_mean = float(counted["label_sum"]) / kept if kept else None
+        center = label_mean or 0.0
         rows = engine.execute(regression_query(view, {"chunk": view.chunk}, center=center))
         groups = [
             RegressionStats.from_group(g)
@@ -110,8 +121,11 @@ def reference_performance(
                 split_rows(rows, ["chunk"]).items(), key=lambda kv: (kv[0][0] is None, kv[0])
             )
         ]
+        error = (view.prediction - view.label).abs()
+        quantile = error.approx_quantile(LARGE_ERROR_QUANTILE)
+        large_error = engine.execute(view.aggregate(q=quantile)).column(0)[0].as_py()
         labeled = sum(g.labeled for g in groups)
-        metrics = regression_metrics(_sum_regression(groups))
+        metrics = regression_metrics(sum_regression(groups))
         per_chunk = [regression_metrics(g) for g in groups]
         calibration = None
     spreads = {}
@@ -130,7 +144,24 @@ def reference_performance(
         chunk_rows=int(np.median(sizes)) if sizes else 0,
         calibration=calibration,
         score_bins=config.monitor.score_bins,
+        label_mean=label_mean,
+        large_error=large_error,
+        skipped=skipped,
     )
+
+
+def _hash_chunk(table: ir.Table, config: DriftpilotConfig, score: Any) -> Any:
+    """A chunk number in [0, HASH_CHUNKS) per row, from its ids or else its score's digits."""
+    import ibis
+
+    ids = [c for c in config.columns.id if c in table.columns]
+    if ids:
+        text = ibis.literal("\x1f").join([table[c].cast("string").fill_null("") for c in ids])
+        return (text.hash().abs() % HASH_CHUNKS).cast("int32")
+    # digits 3, 6 and 9 together: scores rounded to a few decimals still spread over chunks
+    value = score.abs().fill_null(0)
+    digits = sum(((value * 10.0**k).floor() % 10) for k in (3, 6, 9))
+    return (digits % HASH_CHUNKS).cast("int32")
 
 
 def _refuse_non_binary(rows: Any) -> None:
@@ -141,8 +172,3 @@ def _refuse_non_binary(rows: Any) -> None:
             field="columns.target",
             hint="map the label to 0/1, or set model.task: regression",
         )
-
-
-def _sum_regression(groups: list[RegressionStats]) -> RegressionStats:
-    names = ("rows", "labeled", "sy", "syy", "sp", "spp", "se", "sae", "see", "sape")
-    return RegressionStats(**{n: sum(getattr(g, n) for g in groups) for n in names})

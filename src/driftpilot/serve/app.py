@@ -9,7 +9,8 @@ accepted and held: they join when the predictions arrive.
 
 Status codes: 200 written; 400 not JSON, or empty; 401 a bearer token is configured and the
 request lacks it; 413 body larger than ``log.max_body_mb``; 422 invalid records; 503 the
-commit failed (nothing of the request was written; retrying is safe).
+commit failed (nothing of the request was written; retrying is safe); 500 ``not_confirmed``
+the rows were committed but the fsync failed (they are in the log: do not re-send them).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import hmac
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import orjson
@@ -28,7 +28,7 @@ from fastapi.responses import Response
 from driftpilot import __version__
 from driftpilot.log.group import GroupCommitter
 from driftpilot.log.records import ValidationFailed, label_records, prediction_records
-from driftpilot.log.writer import EventLog
+from driftpilot.log.writer import CommitNotConfirmed, EventLog, ingestion_time
 from driftpilot.workspace import Workspace
 
 __all__ = ["TOKEN_ENV", "DriftpilotApp", "create_app"]
@@ -120,11 +120,11 @@ class _Ingestion:
 
     def _commit_predictions(self, rows: list[dict[str, Any]]) -> None:
         schema = self.predictions.prediction_schema
-        self.predictions.append_predictions(EventLog.rows_to_table(rows, schema, datetime.now(UTC)))
+        self.predictions.append_predictions(EventLog.rows_to_table(rows, schema, ingestion_time()))
 
     def _commit_labels(self, rows: list[dict[str, Any]]) -> None:
         schema = self.labels.label_schema
-        self.labels.append_labels(EventLog.rows_to_table(rows, schema, datetime.now(UTC)))
+        self.labels.append_labels(EventLog.rows_to_table(rows, schema, ingestion_time()))
 
     async def handle(
         self, kind: str, authorization: str | None, declared: str | None, receive: Any
@@ -138,7 +138,7 @@ class _Ingestion:
                     401, "unauthorized", "this endpoint needs 'Authorization: Bearer <token>'"
                 )
             records = _records(await _read(receive, declared, self.limit), kind)
-            now = datetime.now(UTC)
+            now = ingestion_time()
             if kind == "predictions":
                 rows = prediction_records(records, self.predictions.features, self.model, now=now)
             else:
@@ -150,8 +150,15 @@ class _Ingestion:
             return refused.status, body
         except ValidationFailed as invalid:
             return 422, {"error": "invalid", "message": str(invalid), "problems": invalid.problems}
+        ids = [row["prediction_id"] for row in rows]
         try:
             await self.committers[kind].submit(rows)
+        except CommitNotConfirmed as exc:  # written, but not known to be on disk
+            return 500, {
+                "error": "not_confirmed",
+                "message": f"{exc}; {exc.hint}",
+                "prediction_ids": ids,
+            }
         except Exception as exc:  # the commit failed: nothing of this request was written
             return 503, {
                 "error": "not_written",
@@ -159,7 +166,7 @@ class _Ingestion:
             }
         answer: dict[str, Any] = {"accepted": len(rows)}
         if kind == "predictions":
-            answer["prediction_ids"] = [row["prediction_id"] for row in rows]
+            answer["prediction_ids"] = ids
         return 200, answer
 
 
