@@ -216,3 +216,6 @@ def main() -> None:
 from driftpilot import cli_log  # noqa: E402
 
 cli_log.register(app)
+from driftpilot import cli_policy  # noqa: E402
+
+cli_policy.register(app)

@@ -17,9 +17,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from driftpilot.alerts.config import AlertsConfig
 from driftpilot.errors import ConfigError
+from driftpilot.policy.config import PolicyConfig, check_condition, parse_duration
+from driftpilot.policy.language import parse_condition
 from driftpilot.schema import FeatureType
 
 __all__ = [
@@ -34,8 +37,10 @@ __all__ = [
     "LogConfig",
     "ModelConfig",
     "MonitorConfig",
+    "PolicyConfig",
     "ProfileConfig",
     "QualityConfig",
+    "ScheduleConfig",
     "ServeConfig",
     "load_config",
     "parse_config",
@@ -225,6 +230,24 @@ class ServeConfig(_Strict):
     token: str | None = Field(None, description="Bearer token for write endpoints (or env)")
 
 
+class ScheduleConfig(_Strict):
+    """``driftpilot run``: when cycles run, how failures are retried, the textfile."""
+
+    interval: str = Field("15m", description="Run a cycle at least this often")
+    grace: str = Field("2m", description="After a window closes, wait this long for late rows")
+    retry: str = Field("30s", description="First retry of a failed cycle (doubles each time)")
+    max_retry: str = Field("15m", description="Longest wait between retries")
+    textfile: str | None = Field(
+        None, description="Prometheus textfile to write after each cycle (node_exporter)"
+    )
+
+    @field_validator("interval", "grace", "retry", "max_retry")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
 class EngineConfig(_Strict):
     backend: Literal["duckdb", "pyspark"] = "duckdb"
     threads: int | None = Field(None, ge=1, description="DuckDB threads (default: all cores)")
@@ -242,6 +265,9 @@ class DriftpilotConfig(_Strict):
     log: LogConfig = Field(default_factory=LogConfig)
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
     serve: ServeConfig = Field(default_factory=ServeConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
     @model_validator(mode="after")
     def _kpis_need_classes(self) -> DriftpilotConfig:
@@ -250,6 +276,25 @@ class DriftpilotConfig(_Strict):
                 "monitor.kpis are built from confusion cells (tp, fp, tn, fn), which a "
                 f"{self.model.task} model does not have; remove them or set model.task: binary"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _policy_names(self) -> DriftpilotConfig:
+        """Every name in the policy's conditions exists for this model (features are checked
+        against the reference when the model's features are not declared here)."""
+        policy = self.policy
+        known = {
+            "task": self.model.task,
+            "kpis": list(self.monitor.kpis),
+            "segments": list(self.monitor.segments),
+            "features": list(self.model.features) or None,
+        }
+        for name, text in policy.triggers.items():
+            where = f"policy.triggers.{name}"
+            check_condition(parse_condition(text), where=where, triggers=[], **known)  # type: ignore[arg-type]
+        for name, rule in (policy.rules or {}).items():
+            where = f"policy.rules.{name}.when"
+            check_condition(rule.condition, where=where, triggers=list(policy.triggers), **known)  # type: ignore[arg-type]
         return self
 
 

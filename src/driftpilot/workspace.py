@@ -8,6 +8,8 @@
       log/predictions/         Delta table of logged predictions
       log/labels/              Delta table of labels (they may arrive days later)
       reports/                 Delta table of window reports
+      decisions/               Delta table of policy decisions (one per rule and window)
+      alerts/                  Delta table of incident messages sent
 
 Every command takes ``--workspace/-w DIR``; without it, ``DRIFTPILOT_WORKSPACE`` or the current
 folder.
@@ -92,6 +94,14 @@ class Workspace:
     @property
     def reports_path(self) -> Path:
         return self.root / "reports"
+
+    @property
+    def decisions_path(self) -> Path:
+        return self.root / "decisions"
+
+    @property
+    def alerts_path(self) -> Path:
+        return self.root / "alerts"
 
     def reference(self) -> Profile:
         from driftpilot.profile.model import Profile

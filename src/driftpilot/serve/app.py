@@ -237,6 +237,19 @@ def create_app(workspace: Workspace) -> DriftpilotApp:
     async def healthz() -> Response:
         return _json(200, {"status": "ok", "version": __version__, "model": config.model.name})
 
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        """Prometheus exposition of the latest window's values and the policy's rule states."""
+        import asyncio
+
+        from driftpilot.policy.prometheus import CONTENT_TYPE, exposition
+
+        try:
+            body = await asyncio.to_thread(exposition, workspace)
+        except Exception as exc:  # a scrape never takes the server down
+            return _json(500, {"error": "metrics_unavailable", "message": str(exc)})
+        return Response(body, media_type=CONTENT_TYPE)
+
     async def through_fastapi(request: Request, kind: str) -> Response:
         status, body = await ingestion.handle(
             kind,

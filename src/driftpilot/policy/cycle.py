@@ -1,0 +1,144 @@
+"""One policy cycle (``driftpilot check``) and the embedded scheduler (``driftpilot run``).
+
+A cycle runs the monitor for windows that changed, decides on the whole history, stores the
+decisions, sends incident messages and writes the Prometheus textfile. Every step is
+idempotent, so the same cycle can run from cron, Airflow or a Kubernetes CronJob as
+``driftpilot check``; ``driftpilot run`` repeats it on each window close (plus a grace period
+for late events) and at least every ``schedule.interval``, retries a failed cycle with backoff
+and stops cleanly on SIGINT/SIGTERM after the cycle in progress.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from driftpilot.policy.config import parse_duration
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from driftpilot.engine.backend import Engine
+    from driftpilot.monitor.job import MonitorResult
+    from driftpilot.policy.act import Sent
+    from driftpilot.policy.decide import Outcome
+    from driftpilot.workspace import Workspace
+
+__all__ = ["CycleResult", "next_close", "run_cycle", "run_schedule"]
+
+log = logging.getLogger("driftpilot.schedule")
+
+
+@dataclass
+class CycleResult:
+    monitor: MonitorResult
+    outcome: Outcome
+    sent: list[Sent] = field(default_factory=list)
+    textfile: str | None = None
+
+
+def run_cycle(
+    workspace: Workspace,
+    *,
+    now: datetime | None = None,
+    engine: Engine | None = None,
+    send: bool = True,
+    deliver: Callable[..., Any] | None = None,
+) -> CycleResult:
+    """Monitor, decide, store the decisions, notify, write the textfile."""
+    from driftpilot.monitor.job import run_monitor
+    from driftpilot.monitor.report import history
+    from driftpilot.policy.act import notify
+    from driftpilot.policy.decide import decide
+    from driftpilot.policy.prometheus import write_textfile
+    from driftpilot.policy.store import store_decisions
+
+    now = now or datetime.now(UTC)
+    monitored = run_monitor(workspace, engine=engine, now=now)
+    profile = workspace.reference()
+    outcome = decide(history(workspace), workspace.config, now, profile=profile)
+    store_decisions(workspace, outcome.decisions, now)
+    sent = notify(workspace, outcome, now, deliver=deliver) if send else []
+    textfile = workspace.config.schedule.textfile
+    written = str(write_textfile(workspace, textfile)) if textfile else None
+    return CycleResult(monitored, outcome, sent, written)
+
+
+def next_close(now: datetime, unit: str) -> datetime | None:
+    """When the window containing ``now`` closes (None for row windows)."""
+    start = now.astimezone(UTC)
+    if unit == "hour":
+        return start.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    day = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    if unit == "day":
+        return day + timedelta(days=1)
+    if unit == "week":  # windows start on Mondays, like the engines' week truncation
+        return day + timedelta(days=7 - day.weekday())
+    if unit == "month":
+        return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+    return None
+
+
+def _wait_seconds(workspace: Workspace, now: datetime) -> float:
+    schedule = workspace.config.schedule
+    interval = parse_duration(schedule.interval)
+    wake = now + interval
+    close = next_close(now, workspace.config.monitor.window)
+    if close is not None:
+        wake = min(wake, close + parse_duration(schedule.grace))
+    return max((wake - now).total_seconds(), 1.0)
+
+
+def run_schedule(
+    workspace: Workspace,
+    *,
+    stop: threading.Event | None = None,
+    cycles: int | None = None,
+    clock: Callable[[], datetime] | None = None,
+    on_cycle: Callable[[CycleResult], None] | None = None,
+    handle_signals: bool = True,
+) -> int:
+    """Run cycles until stopped (or ``cycles`` attempts); returns the number of good cycles."""
+    stop = stop or threading.Event()
+    clock = clock or (lambda: datetime.now(UTC))
+    schedule = workspace.config.schedule
+    retry = parse_duration(schedule.retry).total_seconds()
+    most = parse_duration(schedule.max_retry).total_seconds()
+    previous: dict[signal.Signals, Any] = {}
+    if handle_signals and threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    good = failures = attempts = 0
+    try:
+        while not stop.is_set() and (cycles is None or attempts < cycles):
+            attempts += 1
+            now = clock()
+            try:
+                result = run_cycle(workspace, now=now)
+            except Exception:  # a failing cycle is logged and retried; the scheduler lives on
+                failures += 1
+                wait = min(retry * 2 ** (failures - 1), most)
+                log.exception(
+                    "policy cycle failed (attempt %d); retrying in %.0f s", failures, wait
+                )
+            else:
+                good, failures = good + 1, 0
+                wait = _wait_seconds(workspace, clock())
+                log.info(
+                    "cycle done: %d windows computed, level %s; next in %.0f s",
+                    len(result.monitor.computed), result.outcome.level, wait,
+                )  # fmt: skip
+                if on_cycle is not None:
+                    on_cycle(result)
+            if cycles is not None and attempts >= cycles:
+                break
+            stop.wait(wait)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    log.info("scheduler stopped after %d good cycles", good)
+    return good

@@ -1,0 +1,246 @@
+"""``decide(history, config, now)``: what the policy concludes, window by window.
+
+Pure and deterministic: the same reports, configuration, reference and clock give the same
+decisions, whatever order the reports come in. Every rule is judged on every closed window,
+oldest first, so persistence and cooldowns follow from the history alone (nothing is read
+from earlier runs):
+
+- the rule's condition *holds* on a window (windows below ``min_rows`` are not judged);
+- the rule is *active* when it held in ``persistence.count`` of the last ``persistence.of``
+  windows; active windows in a row form one *incident*;
+- an incident *opens* (the rule's action is taken once) unless the previous opening is
+  within ``cooldown`` (then the window is marked ``cooldown`` and nothing is taken); it
+  *resolves* at the first window where the rule is no longer active.
+
+Each (rule, window) gets a :class:`Decision` with a stable id and the evidence behind it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from driftpilot.errors import ConfigError
+from driftpilot.policy.config import RuleConfig, check_condition, default_rules
+from driftpilot.policy.evaluate import Context, Evidence, evaluate
+from driftpilot.policy.language import parse_condition, parse_rule
+
+if TYPE_CHECKING:
+    from driftpilot.config import DriftpilotConfig
+    from driftpilot.monitor.report import WindowReport
+    from driftpilot.profile.model import Profile
+
+__all__ = ["Decision", "Outcome", "decide", "effective_rules"]
+
+Status = Literal["ok", "pending", "firing", "cooldown", "too_small"]
+EXIT_CODES = {"ok": 0, "warn": 1, "alert": 2}
+
+
+@dataclass(frozen=True)
+class Decision:
+    id: str
+    rule: str
+    when: str
+    window_key: str
+    window_start: datetime | None
+    window_end: datetime | None
+    status: Status
+    held: bool  # the condition held on this window
+    severity: str
+    action: str
+    acted: bool  # the rule's action is taken at this window (its incident opened here)
+    incident: str | None  # the incident this window belongs to
+    resolved: str | None  # the incident that cleared at this window
+    persistence: str  # e.g. "held in 2 of the last 3 windows (needs 2)"
+    evidence: tuple[Evidence, ...] = field(default=())
+    summary: str = ""
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("firing", "cooldown")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in self.__dict__.items() if k != "evidence"}
+        out["evidence"] = [e.to_dict() for e in self.evidence]
+        for key in ("window_start", "window_end"):
+            out[key] = out[key].isoformat() if out[key] is not None else None
+        return out
+
+
+@dataclass(frozen=True)
+class Outcome:
+    decisions: list[Decision]
+
+    @property
+    def latest_key(self) -> str | None:
+        return self.decisions[-1].window_key if self.decisions else None
+
+    def latest(self) -> list[Decision]:
+        """The decisions on the most recent judged window."""
+        return [d for d in self.decisions if d.window_key == self.latest_key]
+
+    @property
+    def actions(self) -> list[Decision]:
+        """Decisions that take an action (an incident opened) or resolve an incident."""
+        return [d for d in self.decisions if d.acted or d.resolved]
+
+    @property
+    def level(self) -> Literal["ok", "warn", "alert"]:
+        """The worst severity active on the most recent window."""
+        active = {d.severity for d in self.latest() if d.active}
+        return "alert" if "alert" in active else ("warn" if "warn" in active else "ok")
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.level]
+
+
+def effective_rules(config: DriftpilotConfig) -> dict[str, RuleConfig]:
+    policy = config.policy
+    if policy.rules is not None:
+        return dict(policy.rules)
+    return default_rules(config.model.task, list(config.monitor.segments))
+
+
+def _check_features(config: DriftpilotConfig, profile: Profile | None) -> None:
+    """Feature names in conditions, against the reference when the config declares none."""
+    if config.model.features or profile is None:
+        return
+    features = sorted(profile.features)
+    parts = {f"policy.triggers.{n}": t for n, t in config.policy.triggers.items()}
+    parts.update({f"policy.rules.{n}.when": r.when for n, r in effective_rules(config).items()})
+    for where, text in parts.items():
+        try:
+            check_condition(
+                parse_rule(text)[0],
+                where=where,
+                task=config.model.task,
+                kpis=list(config.monitor.kpis),
+                segments=list(config.monitor.segments),
+                features=features,
+                triggers=list(config.policy.triggers),
+            )
+        except ValueError as exc:
+            raise ConfigError(str(exc), hint="fix the name in driftpilot.yaml") from None
+
+
+def _closed(report: WindowReport, config: DriftpilotConfig, now: datetime) -> bool:
+    if report.window_end is not None:
+        return report.window_end <= now
+    return report.rows >= config.monitor.window_rows  # a row window closes when full
+
+
+def decision_id(rule: str, window_key: str) -> str:
+    return hashlib.sha256(f"{rule}|{window_key}".encode()).hexdigest()[:12]
+
+
+def decide(
+    history: Sequence[WindowReport],
+    config: DriftpilotConfig,
+    now: datetime,
+    *,
+    profile: Profile | None = None,
+) -> Outcome:
+    """Judge every rule on every closed window of ``history`` (see the module's docstring)."""
+    _check_features(config, profile)
+    policy = config.policy
+    ordered = sorted(history, key=lambda r: (r.window is None, r.window or now, r.window_key))
+    judged = [r for r in ordered if policy.open_windows or _closed(r, config, now)]
+    triggers = {name: parse_condition(text) for name, text in policy.triggers.items()}
+    decisions: list[Decision] = []
+    for name, rule in effective_rules(config).items():
+        decisions += _judge_rule(name, rule, judged, triggers, profile, config)
+    order = {r.window_key: i for i, r in enumerate(judged)}
+    decisions.sort(key=lambda d: (order[d.window_key], d.rule))
+    return Outcome(decisions)
+
+
+def _judge_rule(
+    name: str,
+    rule: RuleConfig,
+    judged: list[WindowReport],
+    triggers: dict[str, Any],
+    profile: Profile | None,
+    config: DriftpilotConfig,
+) -> list[Decision]:
+    policy = config.policy
+    condition = rule.condition
+    need, last = rule.persistence.count, rule.persistence.last
+    cooldown = rule.cooldown_span()
+    held_so_far: list[bool] = []
+    incident: str | None = None
+    opened_at: tuple[int, datetime | None] | None = None
+    out = []
+    for index, report in enumerate(judged):
+        ctx = Context(judged, index, profile, triggers, policy.k, policy.baseline_windows,
+                      rule.min_labels)  # fmt: skip
+        if report.rows < rule.min_rows:
+            held, evidence = False, [Evidence(f"rows >= {rule.min_rows}", False, report.rows)]
+        else:
+            held, evidence = evaluate(condition, ctx)
+        held_so_far.append(held)
+        count = sum(held_so_far[-last:])
+        active = count >= need
+        status: Status = "firing"
+        acted, resolved = False, None
+        if not active:
+            small = report.rows < rule.min_rows
+            status = "too_small" if small else ("pending" if held else "ok")
+            resolved, incident = incident, None
+        elif incident is None:
+            if opened_at is not None and _cooling(opened_at, index, report.window_end, cooldown):
+                status = "cooldown"
+            else:
+                incident = f"{name}@{report.window_key}"
+                opened_at = (index, report.window_end)
+                acted = True
+        out.append(
+            Decision(
+                id=decision_id(name, report.window_key),
+                rule=name,
+                when=rule.when,
+                window_key=report.window_key,
+                window_start=report.window,
+                window_end=report.window_end,
+                status=status,
+                held=held,
+                severity=rule.severity,
+                action=rule.action,
+                acted=acted,
+                incident=incident if status == "firing" else None,
+                resolved=resolved,
+                persistence=f"held in {count} of the last {min(last, len(held_so_far))} "
+                f"windows (needs {need} of {last})",
+                evidence=tuple(evidence),
+                summary=_summary(name, rule, status, evidence),
+            )
+        )
+    return out
+
+
+def _cooling(
+    opened: tuple[int, datetime | None],
+    index: int,
+    end: datetime | None,
+    cooldown: int | timedelta,
+) -> bool:
+    if isinstance(cooldown, int):
+        return index - opened[0] < cooldown
+    if end is None or opened[1] is None:
+        return False
+    return end - opened[1] < cooldown
+
+
+def _summary(name: str, rule: RuleConfig, status: str, evidence: list[Evidence]) -> str:
+    met = [e for e in evidence if e.met and not e.text.startswith("trigger ")]
+    shown = met or [e for e in evidence if not e.text.startswith("trigger ")]
+    parts = []
+    for e in shown[:3]:
+        value = "no value" if e.value is None else f"{e.value:.4g}"
+        where = f" [{e.where}]" if e.where else ""
+        against = f" vs {e.threshold:.4g}" if e.threshold is not None else ""
+        parts.append(f"{e.text}{where}: {value}{against}")
+    return f"{name} {status}: " + "; ".join(parts)
