@@ -40,6 +40,7 @@ bench: setup
 	  (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null; }
 	$(RUN) python benchmarks/drift/run.py
 	$(RUN) python benchmarks/ingest/run.py
+	$(RUN) python benchmarks/detection/run.py
 
 clean:
 	rm -rf .venv demo-data .pytest_cache .mypy_cache .ruff_cache

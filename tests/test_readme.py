@@ -26,3 +26,16 @@ def test_configuration_reference_is_valid() -> None:
     config = parse_config(yaml.safe_load(text), source="README.md")
     assert config.drift.features["tenure"].method == "ks_pvalue"
     assert config.profile.sample_rows == 50_000
+    assert config.policy.rules["field_guide"].action == "retrain"
+    assert [sink.type for sink in config.alerts.sinks] == ["log", "jsonl", "slack", "webhook"]
+
+
+def test_policy_example_is_valid_configuration() -> None:
+    (text,) = re.findall(r"```\n(policy:\n  triggers:.*?)```", README, flags=re.S)
+    data = yaml.safe_load(text)
+    data["monitor"] = {"segments": ["region"]}
+    config = parse_config(data, source="README.md")
+    rules = config.policy.rules
+    assert rules["field_guide"].action == "retrain"
+    assert rules["south_recall"].persistence.describe() == "2 of the last 3 windows"
+    assert rules["quiet_majority"].severity == "warn"

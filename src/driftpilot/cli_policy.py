@@ -55,6 +55,8 @@ def check(
         result = run_cycle(open_workspace(workspace, config), send=notify)
     except DriftpilotError as exc:
         _fail(exc)
+    except Exception as exc:  # exit 1 and 2 mean warn and alert: a crash must not look like one
+        _fail(RuntimeError(f"the policy cycle failed: {type(exc).__name__}: {exc}"))
     if output_format is OutputFormat.json:
         latest = [d.to_dict() for d in result.outcome.latest()]
         body = {
@@ -70,6 +72,7 @@ def check(
 
 
 def _print_check(result: CycleResult) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     from driftpilot.drift.render import make_console
@@ -90,16 +93,14 @@ def _print_check(result: CycleResult) -> None:
         colour = STYLE.get(d.status, "")
         action = (d.action + " (taken)") if d.acted else d.action
         table.add_row(
-            d.id, d.rule, d.severity, f"[{colour}]{d.status}[/]", action,
-            d.summary.partition(": ")[2],
-        )  # fmt: skip
+            d.id, d.rule, d.severity, f"[{colour}]{d.status}[/]", action, escape(d.summary)
+        )
     console.print(table)
     for sent in result.sent:
         state = "sent" if sent.ok else "NOT sent"
         failed = [f"{x.sink}: {x.error}" for x in sent.deliveries if not x.ok]
-        console.print(
-            f"{state}: {sent.alert.title()}" + (f" ({'; '.join(failed)})" if failed else "")
-        )
+        line = f"{state}: {sent.alert.title()}" + (f" ({'; '.join(failed)})" if failed else "")
+        console.print(escape(line))
     console.print(f"level: {outcome.level} (exit {outcome.exit_code})")
 
 

@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from driftpilot.alerts.config import AlertsConfig
 from driftpilot.errors import ConfigError
@@ -243,8 +251,9 @@ class ScheduleConfig(_Strict):
 
     @field_validator("interval", "grace", "retry", "max_retry")
     @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
+    def _duration(cls, value: str, info: ValidationInfo) -> str:
+        if parse_duration(value).total_seconds() <= 0 and info.field_name != "grace":
+            raise ValueError(f"expected a duration above zero such as '30s', got {value!r}")
         return value
 
 

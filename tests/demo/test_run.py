@@ -1,3 +1,5 @@
+import json
+
 from rich.console import Console
 
 from driftpilot.demo.run import run_demo
@@ -29,6 +31,16 @@ def test_the_demo_tells_its_story(tmp_path) -> None:
     assert list(week[11].dataset.quality_issues) == ["payment_delay"]
     assert not any(d["fired"] for d in week[4].detectors.values())
     text = console.export_text()
+    # the policy: drift is a warning, the south's concept drift asks for a retrain, the broken
+    # feature is an alert; every incident announced once in the workspace's alerts.jsonl
+    assert "[WARN] data_drift" in text
+    assert "[ALERT] performance_drop: retrain requested" in text
+    assert "[ALERT] data_quality" in text
+    messages = (tmp_path / "demo" / "workspace" / "alerts.jsonl").read_text().splitlines()
+    events = [(m["rule"], m["status"]) for m in map(json.loads, messages)]
+    assert len(events) == len(set(events))
+    assert ("data_drift", "open") in events
+    assert ("data_drift", "resolved") in events
     assert "recall by region" in text
     assert "driftpilot report -w" in text
     assert (tmp_path / "demo" / "workspace" / "reference.json").is_file()

@@ -173,3 +173,12 @@ def test_run_stops_gracefully_on_sigterm(tmp_path) -> None:
     assert process.returncode == 0, err
     assert "cycle done" in err
     assert "scheduler stopped after 1 good cycles" in err
+
+
+def test_check_exits_3_when_the_cycle_itself_fails(tmp_path) -> None:
+    space = _workspace(
+        tmp_path, POLICY.replace("metrics/driftpilot.prom", "driftpilot.yaml/x.prom")
+    )
+    result = CliRunner().invoke(app, ["check", "-w", str(space.root)])
+    assert result.exit_code == 3
+    assert "the policy cycle failed" in result.output

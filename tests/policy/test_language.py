@@ -165,3 +165,33 @@ def test_triggers_are_named_conditions():
                 }
             }
         )
+
+
+def test_deep_nesting_is_a_syntax_error_not_a_crash():
+    with pytest.raises(PolicySyntaxError, match="at most 50 levels of nesting"):
+        parse_rule("(" * 400 + "accuracy < 0.8" + ")" * 400)
+    assert parse_rule("(" * 20 + "accuracy < 0.8" + ")" * 20)[0].threshold == 0.8
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("chi2(x) > calibrated", "chi2 has no calibrated threshold"),
+        ("accuracy(region=north, region=south) < 0.8", "each option may be given once"),
+    ],
+)
+def test_rules_that_would_never_fire_are_refused(rule, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        _load({"r": rule}, monitor={"segments": ["region"]})
+
+
+def test_kpi_drops_take_no_reference_baseline():
+    kpi = {"numerator": {"count": True, "over": ["tp"]}}
+    with pytest.raises(ConfigError, match="KPI drops always compare with the champion"):
+        _load({"r": "kpi_drop(k, baseline=reference) > 0.1"}, monitor={"kpis": {"k": kpi}})
+
+
+def test_schedule_durations():
+    assert parse_config({"schedule": {"grace": "0s"}}).schedule.grace == "0s"
+    with pytest.raises(ConfigError, match=r"schedule\.retry: expected a duration above zero"):
+        parse_config({"schedule": {"retry": "0s"}})

@@ -5,7 +5,8 @@
 2. A workspace is created and the training month (weeks 0–3) is profiled, with the model's
    scores and the labels, so the monitor knows the reference performance.
 3. Weeks 4–11 arrive one at a time: predictions are logged as they are made, labels a week
-   later (churn is only known after the fact), and ``driftpilot monitor`` runs after each.
+   later (churn is only known after the fact), and a policy cycle (``driftpilot check``:
+   monitor, decide, alert) runs when each week closes; incidents go to ``alerts.jsonl``.
 4. A table per week shows drift, realized performance (once labels are in) and the
    label-free estimate; a closing table explains what each week showed.
 
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from driftpilot.demo.churn import ChurnScenario, story
@@ -27,6 +29,7 @@ from driftpilot.log.writer import log_labels, log_predictions
 from driftpilot.monitor.job import run_monitor
 from driftpilot.monitor.render import history_table
 from driftpilot.monitor.report import WindowReport, history
+from driftpilot.policy.cycle import next_close, run_cycle
 from driftpilot.profile.build import build_profile
 from driftpilot.workspace import Workspace, init_workspace
 
@@ -50,6 +53,19 @@ monitor:
     churn_recall: {numerator: {count: true, over: [tp]}, denominator: {count: true, over: [tp, fn]}}
 drift:
   default: {method: psi, threshold: 0.2}
+policy:
+  rules:
+    performance_drop: "auc_drop > calibrated or accuracy_drop > calibrated -> retrain"
+    segment_recall_drop:
+      when: recall_drop(region=*) > calibrated
+      action: retrain
+      min_labels: 200
+    estimated_drop: {when: estimated_auc_drop > calibrated, severity: warn}
+    data_drift: {when: drifted_features >= 1, severity: warn}
+    data_quality: quality_issues >= 1
+alerts:
+  sinks:
+    - {type: jsonl, path: alerts.jsonl}
 """
 
 STORY = {
@@ -107,11 +123,15 @@ def run_demo(
                 workspace=space,
             )
         waiting = week
-        result = run_monitor(space, engine=engine)
+        closes = next_close(week["timestamp"].max().to_pydatetime(), "week")
+        cycle = run_cycle(space, engine=engine, now=closes)
         console.print(
             f"[bold]week {index}[/]: {STORY[index]} "
-            f"({len(result.computed)} window reports computed)"
+            f"({len(cycle.monitor.computed)} window reports computed)"
         )
+        for sent in cycle.sent:
+            colour = "green" if sent.alert.status == "resolved" else "red"
+            console.print(f"   [{colour}]{escape(sent.alert.title())}[/]")
     if waiting is not None:  # the labels of the last week arrive after it
         log_labels(
             pd.DataFrame({"prediction_id": waiting["prediction_id"], "label": waiting["churn"]}),

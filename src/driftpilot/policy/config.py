@@ -281,8 +281,13 @@ def _check_arguments(
     text = call.text or call.name
     options = dict(call.options)
     baseline = options.pop("baseline", None)
-    if baseline is not None and spec.kind not in ("drop", "kpi_drop"):
-        raise ValueError(f"{where}: {text}: only a drop or rise takes baseline=")
+    if baseline is not None and spec.kind != "drop":
+        raise ValueError(
+            f"{where}: {text}: only a performance drop or rise takes baseline= "
+            "(KPI drops always compare with the champion's baseline)"
+        )
+    if len({key for key, _ in call.options}) < len(call.options):
+        raise ValueError(f"{where}: {text}: each option may be given once")
     if baseline not in (None, "reference", "champion"):
         raise ValueError(
             f"{where}: {text}: baseline must be reference or champion, got {baseline!r}"

@@ -121,7 +121,7 @@ def run_schedule(
                 result = run_cycle(workspace, now=now)
             except Exception:  # a failing cycle is logged and retried; the scheduler lives on
                 failures += 1
-                wait = min(retry * 2 ** (failures - 1), most)
+                wait = min(retry * 2 ** min(failures - 1, 30), most)
                 log.exception(
                     "policy cycle failed (attempt %d); retrying in %.0f s", failures, wait
                 )

@@ -5,7 +5,10 @@ decisions, whatever order the reports come in. Every rule is judged on every clo
 oldest first, so persistence and cooldowns follow from the history alone (nothing is read
 from earlier runs):
 
-- the rule's condition *holds* on a window (windows below ``min_rows`` are not judged);
+- the rule's condition *holds* on a window, or fails, or cannot be judged yet (a
+  performance condition before the window's labels arrive, a window below ``min_rows``):
+  such a window is ``waiting`` (or ``too_small``) and changes nothing — it neither counts
+  towards persistence nor opens or resolves an incident;
 - the rule is *active* when it held in ``persistence.count`` of the last ``persistence.of``
   windows; active windows in a row form one *incident*;
 - an incident *opens* (the rule's action is taken once) unless the previous opening is
@@ -35,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Decision", "Outcome", "decide", "effective_rules"]
 
-Status = Literal["ok", "pending", "firing", "cooldown", "too_small"]
+Status = Literal["ok", "pending", "firing", "cooldown", "waiting", "too_small"]
 EXIT_CODES = {"ok": 0, "warn": 1, "alert": 2}
 
 
@@ -48,7 +51,7 @@ class Decision:
     window_start: datetime | None
     window_end: datetime | None
     status: Status
-    held: bool  # the condition held on this window
+    held: bool | None  # the condition held on this window (None: nothing to judge by yet)
     severity: str
     action: str
     acted: bool  # the rule's action is taken at this window (its incident opened here)
@@ -128,9 +131,9 @@ def _check_features(config: DriftpilotConfig, profile: Profile | None) -> None:
 
 
 def _closed(report: WindowReport, config: DriftpilotConfig, now: datetime) -> bool:
-    if report.window_end is not None:
-        return report.window_end <= now
-    return report.rows >= config.monitor.window_rows  # a row window closes when full
+    if config.monitor.window == "rows":  # a row window closes when it is full
+        return report.rows >= config.monitor.window_rows
+    return report.window_end is not None and report.window_end <= now
 
 
 def decision_id(rule: str, window_key: str) -> str:
@@ -174,29 +177,36 @@ def _judge_rule(
     incident: str | None = None
     opened_at: tuple[int, datetime | None] | None = None
     out = []
+    status: Status = "ok"
     for index, report in enumerate(judged):
-        ctx = Context(judged, index, profile, triggers, policy.k, policy.baseline_windows,
-                      rule.min_labels)  # fmt: skip
-        if report.rows < rule.min_rows:
-            held, evidence = False, [Evidence(f"rows >= {rule.min_rows}", False, report.rows)]
+        ctx = Context(
+            judged, index, profile, triggers, policy.k, policy.baseline_windows, rule.min_labels
+        )
+        small = report.rows < rule.min_rows
+        held: bool | None
+        if small:
+            held, evidence = None, [Evidence(f"rows >= {rule.min_rows}", False, report.rows)]
         else:
             held, evidence = evaluate(condition, ctx)
-        held_so_far.append(held)
-        count = sum(held_so_far[-last:])
-        active = count >= need
-        status: Status = "firing"
         acted, resolved = False, None
-        if not active:
-            small = report.rows < rule.min_rows
-            status = "too_small" if small else ("pending" if held else "ok")
-            resolved, incident = incident, None
-        elif incident is None:
-            if opened_at is not None and _cooling(opened_at, index, report.window_end, cooldown):
+        if held is None:  # nothing to judge by: the rule's state carries on unchanged
+            if status not in ("firing", "cooldown"):
+                status = "too_small" if small else "waiting"
+        else:
+            held_so_far.append(held)
+            active = sum(held_so_far[-last:]) >= need
+            if not active:
+                status = "pending" if held else "ok"
+                resolved, incident = incident, None
+            elif incident is not None:
+                status = "firing"
+            elif opened_at is not None and _cooling(opened_at, index, report.window_end, cooldown):
                 status = "cooldown"
             else:
                 incident = f"{name}@{report.window_key}"
                 opened_at = (index, report.window_end)
-                acted = True
+                status, acted = "firing", True
+        count = sum(held_so_far[-last:])
         out.append(
             Decision(
                 id=decision_id(name, report.window_key),
@@ -213,9 +223,9 @@ def _judge_rule(
                 incident=incident if status == "firing" else None,
                 resolved=resolved,
                 persistence=f"held in {count} of the last {min(last, len(held_so_far))} "
-                f"windows (needs {need} of {last})",
+                f"judged windows (needs {need} of {last})",
                 evidence=tuple(evidence),
-                summary=_summary(name, rule, status, evidence),
+                summary=_summary(evidence),
             )
         )
     return out
@@ -234,13 +244,14 @@ def _cooling(
     return end - opened[1] < cooldown
 
 
-def _summary(name: str, rule: RuleConfig, status: str, evidence: list[Evidence]) -> str:
-    met = [e for e in evidence if e.met and not e.text.startswith("trigger ")]
-    shown = met or [e for e in evidence if not e.text.startswith("trigger ")]
-    parts = []
+def _summary(evidence: list[Evidence]) -> str:
+    """The parts that held (else every part), with values and thresholds, on one line."""
+    parts = [e for e in evidence if not e.text.startswith("trigger ")]
+    shown = [e for e in parts if e.met] or parts
+    out = []
     for e in shown[:3]:
         value = "no value" if e.value is None else f"{e.value:.4g}"
         where = f" [{e.where}]" if e.where else ""
         against = f" vs {e.threshold:.4g}" if e.threshold is not None else ""
-        parts.append(f"{e.text}{where}: {value}{against}")
-    return f"{name} {status}: " + "; ".join(parts)
+        out.append(f"{e.text}{where}: {value}{against}")
+    return "; ".join(out)

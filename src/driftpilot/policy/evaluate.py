@@ -40,14 +40,14 @@ class Evidence:
     """One tested part of a condition: what it read, against what, and whether it held."""
 
     text: str
-    met: bool
+    met: bool | None  # None: no value to judge by
     value: float | None = None
     threshold: float | None = None
     where: str | None = None  # the feature or segment the value belongs to
     note: str | None = None  # why there is no value, or who else met it
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        return {k: v for k, v in self.__dict__.items() if v is not None or k == "met"}
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class Context:
     k: float = 3.0
     baseline_windows: int = 4
     min_labels: int = 100
-    _baselines: dict[tuple[str, str, str], float | None] = field(default_factory=dict)
+    _baselines: dict[tuple[str, str, str], tuple[float | None, int]] = field(default_factory=dict)
 
     @property
     def report(self) -> WindowReport:
@@ -83,12 +83,21 @@ def serving_version(report: WindowReport) -> str | None:
     return max(versions, key=lambda v: (versions[v], v)) if versions else None
 
 
-def evaluate(node: Node, ctx: Context) -> tuple[bool, list[Evidence]]:
-    """Whether ``node`` holds on ``ctx.report``, and the evidence of every tested part."""
+def evaluate(node: Node, ctx: Context) -> tuple[bool | None, list[Evidence]]:
+    """Whether ``node`` holds on ``ctx.report`` (None: no value to judge by, such as a
+    performance rule before the labels arrive), and the evidence of every tested part.
+
+    Combinations follow three-valued logic: ``a or b`` holds when either holds, fails when
+    both fail, and is unknown otherwise (likewise ``K of (…)``).
+    """
     if isinstance(node, Combine):
         results = [evaluate(item, ctx) for item in node.items]
-        held = sum(met for met, _ in results)
-        return held >= node.need, [e for _, found in results for e in found]
+        held = sum(met is True for met, _ in results)
+        unknown = sum(met is None for met, _ in results)
+        evidence = [e for _, found in results for e in found]
+        if held >= node.need:
+            return True, evidence
+        return (False if held + unknown < node.need else None), evidence
     if isinstance(node, Call):
         if node.name in ctx.triggers and not node.args and not node.options:
             met, found = evaluate(ctx.triggers[node.name], ctx)
@@ -97,11 +106,13 @@ def evaluate(node: Node, ctx: Context) -> tuple[bool, list[Evidence]]:
         hits = [c for c in candidates if c.value]
         best = hits[0] if hits else (candidates[0] if candidates else Candidate(None))
         note = best.note or _others(hits)
-        return bool(hits), [Evidence(node.text, bool(hits), best.value, None, best.where, note)]
+        known = any(c.value is not None for c in candidates)
+        met = bool(hits) if known else None
+        return met, [Evidence(node.text, met, best.value, None, best.where, note)]
     return _compare(node, ctx)
 
 
-def _compare(node: Compare, ctx: Context) -> tuple[bool, list[Evidence]]:
+def _compare(node: Compare, ctx: Context) -> tuple[bool | None, list[Evidence]]:
     spec = CATALOG[canonical(node.call.name)]
     calibrate = spec.calibrated if node.threshold is None else None
     test: Any = OPS[node.op]
@@ -118,7 +129,7 @@ def _compare(node: Compare, ctx: Context) -> tuple[bool, list[Evidence]]:
         scored.append((margin, candidate, threshold))
     if not scored:
         why = missing[0].note if missing else "no value in this window"
-        return False, [Evidence(node.text, False, note=why)]
+        return None, [Evidence(node.text, None, note=why)]
     scored.sort(key=lambda s: (-s[0], s[1].where or ""))
     met = [s for s in scored if test(s[1].value, s[2])]
     _, best, threshold = (met or scored)[0]
@@ -159,7 +170,7 @@ def _candidates(
     if kind == "kpi_drop":
         name = call.args[0]
         current = report.kpis.get(name)
-        base = _champion_baseline(ctx, ("kpi", name, ""), lambda r: r.kpis.get(name))
+        base, _ = _champion_baseline(ctx, ("kpi", name, ""), lambda r: r.kpis.get(name))
         if current is None or base is None:
             return [Candidate(None, note="no KPI value, or no champion baseline yet")]
         return [Candidate(base - current)]
@@ -213,7 +224,7 @@ def _feature_candidates(
         if drift is None:
             out.append(Candidate(None, name, note=f"{name!r} is not in this window's report"))
             continue
-        if drift.error is not None:
+        if drift.error is not None and spec.kind != "quality":
             out.append(Candidate(None, name, note=f"{name}: {drift.error}"))
             continue
         if spec.kind == "verdict":
@@ -224,13 +235,20 @@ def _feature_candidates(
         if not isinstance(value, (int, float)):
             out.append(Candidate(None, name, note=f"{name} has no {spec.name}"))
             continue
-        rows = drift.quality.get("rows_current", 0) * (
-            1 - drift.quality.get("null_share_current", 0)
-        )
+        rows = _valid_rows(drift.quality)
         threshold = _drift_threshold(name, spec.name, rows, ctx) if calibrate else None
         note = None if threshold is not None or not calibrate else f"no calibration of {name}"
         out.append(Candidate(float(value), name, rows, threshold, note))
     return out
+
+
+def _valid_rows(quality: dict[str, Any]) -> float:
+    """Rows with a usable value (not null, NaN, ±inf or text), as the drift verdict counts."""
+    bad = sum(
+        float(quality.get(key) or 0.0)
+        for key in ("null_share_current", "nonfinite_share_current", "type_error_share")
+    )
+    return float(quality.get("rows_current", 0)) * max(0.0, 1.0 - bad)
 
 
 def _drift_threshold(feature: str, statistic: str, rows: float, ctx: Context) -> float | None:
@@ -297,7 +315,7 @@ def _performance(
             continue
         threshold = None
         if calibrate:
-            spread = _spread(ctx, spec.source, labeled)
+            spread = _spread(ctx, spec.source, metrics, labeled)
             reference = _reference_metric(ctx, spec.source)
             if spread is not None and reference is not None:
                 threshold = reference - spread if calibrate == "below" else reference + spread
@@ -321,14 +339,68 @@ def _reference_metric(ctx: Context, metric: str) -> float | None:
     return float(value) if isinstance(value, (int, float)) else None
 
 
-def _spread(ctx: Context, metric: str, support: float, *, extra: float = 0.0) -> float | None:
-    """k standard deviations of the metric at ``support`` rows (from the reference chunks)."""
+def _spread(
+    ctx: Context, metric: str, metrics: dict[str, Any], rows: float, *, extra: float = 0.0
+) -> float | None:
+    """k standard deviations of ``metric`` as measured on ``metrics`` (a window's or a
+    segment's): the larger of two estimates of its noise, times ``sqrt(1 + extra)`` (``extra``:
+    the baseline's own variance, as a share of the value's).
+
+    - the metric's spread over reference chunks, scaled by the square root of how many times
+      fewer rows the value stands on than a chunk — the rows that matter to the metric:
+      actual positives for recall, predicted positives for precision, every labeled row
+      otherwise — and never scaled down;
+    - its sampling error at the rows it stands on (binomial for accuracy, recall and
+      precision; Hanley and McNeil's for ROC AUC), which keeps the threshold honest when ten
+      reference chunks happen to agree more closely than sampling allows.
+    """
     performance = ctx.profile.performance if ctx.profile is not None else None
-    if performance is None or metric not in performance.chunks or support <= 0:
+    if performance is None or metric not in performance.chunks or rows <= 0:
         return None
-    scale: float = max(1.0, performance.chunk_rows / support) ** 0.5
-    std = float(performance.chunks[metric].std)
-    return ctx.k * std * scale * math.sqrt(1.0 + extra)
+    ratio = performance.chunk_rows / rows
+    cells = {"recall": ("tp", "fn"), "precision": ("tp", "fp")}.get(metric)
+    reference = performance.metrics
+    if cells is not None and all(isinstance(metrics.get(c), (int, float)) for c in cells):
+        mine = sum(float(metrics[c]) for c in cells)
+        theirs = sum(float(reference.get(c) or 0) for c in cells)
+        labeled = float(reference.get("labeled") or 0)
+        if mine > 0 and theirs > 0 and labeled > 0:
+            ratio = performance.chunk_rows * (theirs / labeled) / mine
+    scale: float = max(1.0, ratio) ** 0.5
+    chunks = float(performance.chunks[metric].std) * scale
+    expected = reference.get(metric)
+    value = expected if isinstance(expected, (int, float)) else metrics.get(metric)
+    sampling = _sampling_error(metric, value, metrics) or 0.0
+    return ctx.k * max(chunks, sampling) * math.sqrt(1.0 + extra)
+
+
+def _sampling_error(metric: str, value: Any, metrics: dict[str, Any]) -> float | None:
+    """Standard error of a proportion-like metric with value ``value`` at the counts of
+    ``metrics`` (its confusion cells), or None when they are not there."""
+    cells = [metrics.get(c) for c in ("tp", "fp", "tn", "fn")]
+    if not isinstance(value, (int, float)) or not all(isinstance(c, (int, float)) for c in cells):
+        return None
+    tp, fp, tn, fn = (float(c) for c in cells)  # type: ignore[arg-type]
+    n = {"accuracy": tp + fp + tn + fn, "recall": tp + fn, "precision": tp + fp}.get(metric)
+    if n is not None:
+        return math.sqrt(value * (1 - value) / n) if n > 0 else None
+    if metric != "roc_auc":
+        return None
+    positives, negatives = tp + fn, tn + fp
+    if positives < 1 or negatives < 1:
+        return None
+    q1, q2 = value / (2 - value), 2 * value * value / (1 + value)
+    variance = (
+        value * (1 - value)
+        + (positives - 1) * (q1 - value * value)
+        + (negatives - 1) * (q2 - value * value)
+    ) / (positives * negatives)
+    return math.sqrt(max(variance, 0.0))
+
+
+def _baseline_variance(n: int) -> float:
+    """Variance of a median of ``n`` values, as a share of one value's (normal data)."""
+    return 1.0 if n == 1 else (0.5 if n == 2 else math.pi / (2 * n))
 
 
 def _drops(call: Call, spec: MetricSpec, ctx: Context) -> list[Candidate]:
@@ -355,6 +427,7 @@ def _drops(call: Call, spec: MetricSpec, ctx: Context) -> list[Candidate]:
             continue
         if base_kind == "reference":
             base, extra = _reference_metric(ctx, spec.source), 0.0
+            used = 1
         else:
             column = segment[0] if segment else None
             label = where.partition("=")[2] if segment else None
@@ -362,8 +435,8 @@ def _drops(call: Call, spec: MetricSpec, ctx: Context) -> list[Candidate]:
             def read(r: WindowReport, c: str | None = column, v: str | None = label) -> Any:
                 return _metric_at(r, spec.source, c, v, ctx)
 
-            base = _champion_baseline(ctx, (spec.source, where, ""), read)
-            extra = math.pi / (2 * ctx.baseline_windows)  # the variance of a median baseline
+            base, used = _champion_baseline(ctx, (spec.source, where, ""), read)
+            extra = _baseline_variance(used) if used else 0.0
         if base is None:
             out.append(
                 Candidate(
@@ -375,7 +448,7 @@ def _drops(call: Call, spec: MetricSpec, ctx: Context) -> list[Candidate]:
                 )
             )
             continue
-        spread = _spread(ctx, spec.source, labeled, extra=extra)
+        spread = _spread(ctx, spec.source, metrics, labeled, extra=extra)
         drop = sign * (base - float(value))
         out.append(
             Candidate(
@@ -401,9 +474,11 @@ def _metric_at(
     return float(result) if isinstance(result, (int, float)) else None
 
 
-def _champion_baseline(ctx: Context, key: tuple[str, str, str], read: Any) -> float | None:
+def _champion_baseline(
+    ctx: Context, key: tuple[str, str, str], read: Any
+) -> tuple[float | None, int]:
     """Median of the value over the first ``baseline_windows`` earlier windows served by the
-    same model version (the windows in which the champion proved itself)."""
+    same model version (the windows in which the champion proved itself), and how many."""
     version = serving_version(ctx.report)
     cache = (*key[:2], f"{version}@{ctx.index}")
     if cache in ctx._baselines:
@@ -417,7 +492,7 @@ def _champion_baseline(ctx: Context, key: tuple[str, str, str], read: Any) -> fl
             values.append(float(found))
         if len(values) == ctx.baseline_windows:
             break
-    result = statistics.median(values) if values else None
+    result = (statistics.median(values) if values else None, len(values))
     ctx._baselines[cache] = result
     return result
 
@@ -431,11 +506,14 @@ def _estimate(spec: MetricSpec, ctx: Context, *, calibrate: str | None) -> Candi
     if spec.kind == "estimate":
         threshold = None
         if calibrate:
-            reference, spread = _reference_metric(ctx, spec.source), _spread(ctx, spec.source, rows)
+            reference = _reference_metric(ctx, spec.source)
+            spread = _spread(ctx, spec.source, estimate, rows)
             if reference is not None and spread is not None:
                 threshold = reference - spread
         return Candidate(float(value), None, rows, threshold)
     reference = _reference_metric(ctx, spec.source)
     if reference is None:
         return Candidate(None, note="the reference has no performance to compare with")
-    return Candidate(reference - float(value), None, rows, _spread(ctx, spec.source, rows))
+    return Candidate(
+        reference - float(value), None, rows, _spread(ctx, spec.source, estimate, rows)
+    )

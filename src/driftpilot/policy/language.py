@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 OPERATORS = (">=", "<=", "==", "!=", ">", "<")
+MAX_DEPTH = 50
 KEYWORDS = frozenset({"or", "and", "of", "any", "all", "calibrated"})
 _TOKEN = re.compile(
     r"""
@@ -132,6 +133,7 @@ class _Parser:
         self.text = text
         self.tokens = _tokens(text)
         self.i = 0
+        self.depth = 0
 
     @property
     def token(self) -> _Token:
@@ -170,6 +172,15 @@ class _Parser:
 
     def item(self) -> Node:
         token, start = self.token, self.token.start
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise PolicySyntaxError(self.text, start, f"at most {MAX_DEPTH} levels of nesting")
+        try:
+            return self._item(token, start)
+        finally:
+            self.depth -= 1
+
+    def _item(self, token: _Token, start: int) -> Node:
         if token.kind == "punct" and token.text == "(":
             self.i += 1
             node = self.expr()

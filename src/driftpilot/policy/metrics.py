@@ -71,10 +71,17 @@ def _catalog() -> dict[str, MetricSpec]:
     specs: list[MetricSpec] = []
     add = specs.append
     for stat, high in (
-        ("psi", INF), ("kl", INF), ("chi2", INF), ("wasserstein", INF), ("js", 1.0),
-        ("hellinger", 1.0), ("tv", 1.0), ("ks", 1.0), ("linf", 1.0),
-    ):  # fmt: skip
+        ("psi", INF),
+        ("kl", INF),
+        ("wasserstein", INF),
+        ("js", 1.0),
+        ("hellinger", 1.0),
+        ("tv", 1.0),
+        ("ks", 1.0),
+        ("linf", 1.0),
+    ):  # fmt: skip  (the statistics the profile calibrates: drift.statistics.CALIBRATED)
         add(MetricSpec(stat, "statistic", high=high, feature=True, calibrated="above", source=stat))
+    add(MetricSpec("chi2", "statistic", high=INF, feature=True, source="chi2"))
     for stat in ("ks_pvalue", "chi2_pvalue"):
         add(MetricSpec(stat, "statistic", high=1.0, feature=True, source=stat))
     add(MetricSpec("drift", "verdict", high=1.0, feature=True, flag=True))

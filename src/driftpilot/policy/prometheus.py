@@ -57,7 +57,14 @@ def latest_state(workspace: Workspace) -> tuple[WindowReport | None, list[dict[s
     report = judged[-1] if judged else (reports[-1] if reports else None)
     if report is None:
         return None, []
-    decisions = [json.loads(r["decision"]) for r in rows if r["window_key"] == report.window_key]
+    from driftpilot.policy.decide import effective_rules
+
+    current = set(effective_rules(workspace.config))  # rules since removed are not exported
+    decisions = [
+        d
+        for d in (json.loads(r["decision"]) for r in rows if r["window_key"] == report.window_key)
+        if d["rule"] in current
+    ]
     return report, sorted(decisions, key=lambda d: d["rule"])
 
 

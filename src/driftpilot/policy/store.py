@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from driftpilot.policy.decide import Decision
     from driftpilot.workspace import Workspace
 
-__all__ = ["find_decision", "record_sent", "sent_events", "store_decisions"]
+__all__ = ["find_decision", "record_sent", "sent_events", "sent_ledger", "store_decisions"]
 
 
 def _time() -> Any:
@@ -116,6 +116,15 @@ def find_decision(workspace: Workspace, decision_id: str) -> dict[str, Any]:
 
 def sent_events(workspace: Workspace) -> set[str]:
     return {r["event"] for r in _read(str(workspace.alerts_path), ["event"])}
+
+
+def sent_ledger(workspace: Workspace) -> dict[str, str]:
+    """Incident id → the last status sent about it (``resolved`` once it was resolved)."""
+    ledger: dict[str, str] = {}
+    for row in _read(str(workspace.alerts_path), ["incident", "status"]):
+        if ledger.get(row["incident"]) != "resolved":
+            ledger[row["incident"]] = row["status"]
+    return ledger
 
 
 def record_sent(workspace: Workspace, events: list[dict[str, Any]]) -> None:
