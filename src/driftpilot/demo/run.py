@@ -15,6 +15,7 @@ Each step is a plain API call a user would make.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -26,9 +27,9 @@ from driftpilot.demo.churn import ChurnScenario, story
 from driftpilot.drift.render import make_console
 from driftpilot.engine.backend import Engine
 from driftpilot.log.writer import log_labels, log_predictions
-from driftpilot.monitor.job import run_monitor
 from driftpilot.monitor.render import history_table
 from driftpilot.monitor.report import WindowReport, history
+from driftpilot.policy.act import Sent
 from driftpilot.policy.cycle import next_close, run_cycle
 from driftpilot.profile.build import build_profile
 from driftpilot.workspace import Workspace, init_workspace
@@ -123,21 +124,20 @@ def run_demo(
                 workspace=space,
             )
         waiting = week
-        closes = next_close(week["timestamp"].max().to_pydatetime(), "week")
-        cycle = run_cycle(space, engine=engine, now=closes)
+        cycle = run_cycle(space, engine=engine, now=_closes(week))
         console.print(
             f"[bold]week {index}[/]: {STORY[index]} "
             f"({len(cycle.monitor.computed)} window reports computed)"
         )
-        for sent in cycle.sent:
-            colour = "green" if sent.alert.status == "resolved" else "red"
-            console.print(f"   [{colour}]{escape(sent.alert.title())}[/]")
+        _print_sent(console, cycle.sent)
     if waiting is not None:  # the labels of the last week arrive after it
         log_labels(
             pd.DataFrame({"prediction_id": waiting["prediction_id"], "label": waiting["churn"]}),
             workspace=space,
         )
-        run_monitor(space, engine=engine)
+        last = run_cycle(space, engine=engine, now=_closes(waiting) + timedelta(weeks=1))
+        console.print("[bold]a week later[/]: the last week's labels arrive")
+        _print_sent(console, last.sent)
     reports = history(space)
     console.print()
     console.print(history_table(reports))
@@ -146,10 +146,25 @@ def run_demo(
         f"\nworkspace: {root}\n"
         f"  driftpilot report -w {root}            the history again\n"
         f"  driftpilot report -w {root} --format json\n"
-        f"  driftpilot serve -w {root}             POST /v1/predictions, /v1/labels\n"
+        f"  driftpilot check -w {root}             decide again (exit 0 ok, 1 warn, 2 alert)\n"
+        f"  driftpilot explain DECISION_ID -w {root}   why (ids from check)\n"
+        f"  {root / 'alerts.jsonl'}   the incident messages\n"
+        f"  driftpilot serve -w {root}             POST /v1/predictions, /v1/labels, GET /metrics\n"
         f"  driftpilot drift --reference {directory / 'training.parquet'} --current ...\n"
     )
     return reports
+
+
+def _closes(week: pd.DataFrame) -> datetime:
+    """When the week's window closes (the demo decides then, as `driftpilot run` would)."""
+    last: datetime = week["timestamp"].max().to_pydatetime()
+    return next_close(last, "week") or last
+
+
+def _print_sent(console: Console, sent: list[Sent]) -> None:
+    for message in sent:
+        colour = "green" if message.alert.status == "resolved" else "red"
+        console.print(f"   [{colour}]{escape(message.alert.title())}[/]")
 
 
 def _south(reports: list[WindowReport]) -> Table:
