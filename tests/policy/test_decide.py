@@ -95,15 +95,16 @@ def test_and_or_precedence_and_k_of_n():
 def test_named_triggers_flags_and_detectors():
     history = [
         report(0, detectors={"adwin": True, "ddm": False}),
-        report(1, detectors={"ddm": False}),
+        report(1, detectors={"adwin": False, "ddm": False}),
+        report(2, detectors={"adwin": True}, labeled=0),  # no labels: the detectors tell nothing
     ]
     rules = {"r": "usage_drift or detector(adwin)"}
     outcome = decide(
         history, config(rules, policy={"triggers": {"usage_drift": "psi(usage) > 0.2"}}), NOW
     )
-    assert [d.held for d in outcome.decisions] == [True, False]
+    assert [d.held for d in outcome.decisions] == [True, False, None]
     counted = decide(history, config({"r": "detectors_fired >= 1"}), NOW)
-    assert [d.held for d in counted.decisions] == [True, False]
+    assert [d.held for d in counted.decisions] == [True, False, None]
 
 
 def test_segment_worst_and_named():
@@ -339,13 +340,23 @@ def test_decide_is_deterministic_and_order_free(windows, rnd: random.Random):
 # sampling error of the calibrated thresholds ------------------------------------------------
 
 
+def _agresti_coull(p: float, n: float) -> float:
+    shrunk = (p * n + 2) / (n + 4)
+    return math.sqrt(shrunk * (1 - shrunk) / (n + 4))
+
+
 def test_sampling_error_of_a_proportion_by_hand():
     cells = {"tp": 30.0, "fp": 10.0, "tn": 50.0, "fn": 10.0}
-    assert _sampling_error("accuracy", 0.8, cells) == pytest.approx(math.sqrt(0.8 * 0.2 / 100))
-    assert _sampling_error("recall", 0.75, cells) == pytest.approx(math.sqrt(0.75 * 0.25 / 40))
-    assert _sampling_error("precision", 0.75, cells) == pytest.approx(math.sqrt(0.75 * 0.25 / 40))
+    # Agresti and Coull: two successes and two failures added, (0.8·100 + 2) / 104
+    expected = math.sqrt((82 / 104) * (22 / 104) / 104)
+    assert _sampling_error("accuracy", 0.8, cells) == pytest.approx(expected)
+    assert _sampling_error("recall", 0.75, cells) == pytest.approx(_agresti_coull(0.75, 40))
+    assert _sampling_error("precision", 0.75, cells) == pytest.approx(_agresti_coull(0.75, 40))
     assert _sampling_error("f1", 0.75, cells) is None
     assert _sampling_error("accuracy", 0.8, {"tp": 1.0}) is None
+    # never zero at the edges, where the plain binomial error would be
+    assert _sampling_error("recall", 1.0, cells) > 0.01
+    assert _sampling_error("roc_auc", 1.0, cells) > 0.005
 
 
 def test_auc_sampling_error_matches_simulation():
@@ -386,7 +397,7 @@ def test_a_threshold_never_falls_below_the_sampling_error():
     window.performance.update(tp=100.0, fp=50.0, tn=785.0, fn=65.0)
     outcome = decide([window], config({"r": "accuracy_drop > calibrated"}), NOW, profile=profile)
     (e,) = outcome.decisions[0].evidence
-    assert e.threshold == pytest.approx(3 * math.sqrt(0.9 * 0.1 / 1000))
+    assert e.threshold == pytest.approx(3 * _agresti_coull(0.9, 1000))
     assert e.met is False
 
 
@@ -409,3 +420,19 @@ def test_quality_values_of_a_feature_whose_drift_failed_still_count():
     stat = decide([window], config({"r": "psi(tenure) > 0.2"}), NOW)
     assert stat.decisions[0].held is None
     assert "no values to compare" in stat.decisions[0].evidence[0].note
+
+
+def test_the_segment_that_raised_an_incident_is_waited_for():
+    """South raised the incident; while its labels trickle in the rule waits, not resolves."""
+    sections = {"monitor": {"segments": ["region"]}}
+    rows = {"north": 0.6, "south": 0.2}
+    history = [report(0, segments=rows), report(1, segments=rows), report(2, segments=rows)]
+    partial = history[2].performance["by_segment"]["region"]["south"]
+    partial["labeled"] = 50  # only 50 of south's labels so far
+    outcome = decide(history, config({"r": "recall(region=*) < 0.5"}, **sections), NOW)
+    assert [d.held for d in outcome.decisions] == [True, True, None]
+    assert statuses(outcome, "r") == ["firing", "firing", "firing"]
+    assert "region=south held last time" in outcome.decisions[2].evidence[0].note
+    # a segment that never raised anything does not hold the rule up
+    quiet = decide(history[2:], config({"r": "recall(region=*) < 0.5"}, **sections), NOW)
+    assert quiet.decisions[0].held is False

@@ -1,14 +1,18 @@
 """Effects of a policy outcome: incident messages to the alert sinks, once each.
 
-The ledger of sent messages (the workspace's ``alerts/`` table) is the truth about which
-incidents people were told about. Each cycle compares it with the decisions:
+The ledger of sent messages (the workspace's ``alerts/`` table) is the truth about what
+people were told. Each cycle compares it, rule by rule, with the decisions:
 
-- a rule firing on the latest window, or an incident that opened within the last
-  ``policy.catch_up`` windows, is announced (``open``) unless the ledger already holds an
-  open incident for that rule — late labels can move an incident's first window, and that
-  is still the same incident, not a second one;
-- an incident open in the ledger is resolved (``resolved``) once its rule is no longer
-  active on the latest window it could be judged on.
+- the ledger holds an open incident of the rule: it is resolved once the rule is no longer
+  active on its latest window (or the rule left the policy); while the rule stays active
+  nothing is sent — late labels can move an incident's first window, and that is still the
+  same incident, not a second one;
+- nothing is open and the rule is firing on its latest window: the incident is announced
+  (again, if it had been resolved and its windows turned bad once more as labels arrived);
+- nothing is open and the rule is quiet: incidents that opened and closed within the last
+  ``policy.catch_up`` windows, after the last window the ledger knows of for the rule, are
+  announced with their resolution (a cycle that ran late does not hide them; one over a
+  long history does not flood the channel).
 
 A message is recorded once at least one sink took it, so a failing sink never blocks the
 others and a message every sink refused is tried again next cycle. A ``retrain`` action is
@@ -21,10 +25,10 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from driftpilot.policy.store import record_sent, sent_ledger
+from driftpilot.policy.store import record_sent, sent_rows
 
 if TYPE_CHECKING:
     from driftpilot.alerts.sinks import Alert, Delivery
@@ -44,48 +48,108 @@ class Sent:
         return any(d.ok for d in self.deliveries)
 
 
+@dataclass
+class _RuleLedger:
+    open: str | None = None  # the incident people were told is open
+    last_window: str | None = None  # the latest window a message was about
+    events: set[str] = field(default_factory=set)
+
+
+def _ledgers(rows: Sequence[dict[str, Any]]) -> dict[str, _RuleLedger]:
+    """Per rule, from the sent messages in the order they were sent."""
+    out: dict[str, _RuleLedger] = defaultdict(_RuleLedger)
+    for row in sorted(rows, key=lambda r: (r["sent_at"], r["event"])):
+        ledger = out[row["rule"]]
+        ledger.events.add(row["event"])
+        ledger.open = row["incident"] if row["status"] == "open" else None
+        ledger.last_window = row["window_key"]
+    return out
+
+
 def incident_alerts(
-    outcome: Outcome, now: datetime, *, catch_up: int, ledger: dict[str, str] | None = None
+    outcome: Outcome,
+    now: datetime,
+    *,
+    catch_up: int,
+    sent: Sequence[dict[str, Any]] = (),
 ) -> list[tuple[str, Alert]]:
-    """``(event id, alert)`` still to send; ``ledger`` maps incident ids to the last status
-    sent (``open`` or ``resolved``)."""
-    ledger = ledger or {}
+    """``(event id, alert)`` still to send, given the ledger rows ``sent``."""
     keys: list[str] = []
     by_rule: dict[str, list[Decision]] = defaultdict(list)
     for decision in outcome.decisions:
         if not keys or keys[-1] != decision.window_key:
             keys.append(decision.window_key)
         by_rule[decision.rule].append(decision)
-    recent = set(keys[-catch_up:])
-    open_rules = {i.rpartition("@")[0]: i for i, status in ledger.items() if status == "open"}
+    position = {key: i for i, key in enumerate(keys)}
+    recent = len(keys) - catch_up
+    ledgers = _ledgers(sent)
     out: list[tuple[str, Alert]] = []
+    for rule, ledger in ledgers.items():  # rules that left the policy with an incident open
+        if ledger.open is not None and rule not in by_rule:
+            alert = _alert(None, ledger.open, "resolved", now, rule=rule)
+            out.append((_new_event(ledger.open, "resolved", ledger), alert))
     for rule, decisions in by_rule.items():
+        ledger = ledgers.get(rule, _RuleLedger())
         last = decisions[-1]
-        active = last.status in ("firing", "cooldown")
-        if rule in open_rules:
-            if not active:
-                out.append(_resolved(open_rules[rule], last, now))
+        if ledger.open is not None:
+            if last.status not in ("firing", "cooldown"):
+                out.append(_resolved(ledger.open, last, now, ledger))
             continue
+        if last.status == "firing" and last.incident is not None:
+            out.append(
+                (
+                    _new_event(last.incident, "open", ledger),
+                    _alert(last, last.incident, "open", now),
+                )
+            )
+            continue
+        known = position.get(ledger.last_window or "", -1)
         for decision in decisions:
             incident = decision.incident
-            if not decision.acted or incident is None or incident in ledger:
+            at = position[decision.window_key]
+            if not decision.acted or incident is None or at < recent or at <= known:
                 continue
-            if decision.window_key not in recent and incident != last.incident:
-                continue  # long over: not worth a message now
-            out.append((f"{incident}|open", _alert(decision, incident, "open", now)))
+            out.append(
+                (_new_event(incident, "open", ledger), _alert(decision, incident, "open", now))
+            )
             closing = next((d for d in decisions if d.resolved == incident), None)
             if closing is not None:
-                out.append(_resolved(incident, closing, now))
+                out.append(_resolved(incident, closing, now, ledger))
     return out
 
 
-def _resolved(incident: str, decision: Decision, now: datetime) -> tuple[str, Alert]:
-    return f"{incident}|resolved", _alert(decision, incident, "resolved", now)
+def _new_event(incident: str, status: str, ledger: _RuleLedger) -> str:
+    """An event id not in the ledger (an incident announced again gets ``#2``, ``#3``…)."""
+    event, n = f"{incident}|{status}", 1
+    while event in ledger.events:
+        n += 1
+        event = f"{incident}|{status}#{n}"
+    return event
 
 
-def _alert(decision: Decision, incident: str, status: str, now: datetime) -> Alert:
+def _resolved(
+    incident: str, decision: Decision, now: datetime, ledger: _RuleLedger
+) -> tuple[str, Alert]:
+    return _new_event(incident, "resolved", ledger), _alert(decision, incident, "resolved", now)
+
+
+def _alert(
+    decision: Decision | None, incident: str, status: str, now: datetime, *, rule: str = ""
+) -> Alert:
     from driftpilot.alerts.sinks import Alert
 
+    if decision is None:  # the rule left the policy: its open incident is closed
+        return Alert(
+            incident_id=incident,
+            rule=rule,
+            severity="warn",
+            status="resolved",
+            action="alert",
+            summary=f"{rule} is no longer in the policy; its incident is closed",
+            evidence={},
+            window_key="",
+            at=now,
+        )
     if status == "resolved":
         summary = f"{decision.rule} cleared at window {decision.window_key}"
     elif decision.action == "retrain":
@@ -131,11 +195,11 @@ def notify(
 
     send = deliver or deliver_to_sinks
     config = workspace.config
-    ledger = sent_ledger(workspace)
     results, recorded, unsent = [], [], set()
-    for event, alert in incident_alerts(
-        outcome, now, catch_up=config.policy.catch_up, ledger=ledger
-    ):
+    found = incident_alerts(
+        outcome, now, catch_up=config.policy.catch_up, sent=sent_rows(workspace)
+    )
+    for order, (event, alert) in enumerate(found):
         if alert.incident_id in unsent:
             continue  # its opening was not delivered: no resolution without it
         deliveries = list(send(alert, config.alerts.sinks, root=workspace.root))
@@ -151,7 +215,7 @@ def notify(
                     "status": alert.status,
                     "rule": alert.rule,
                     "window_key": alert.window_key,
-                    "sent_at": now,
+                    "sent_at": now + timedelta(microseconds=order),  # keeps the order
                     "deliveries": json.dumps([d.__dict__ for d in deliveries]),
                 }
             )

@@ -178,9 +178,17 @@ def _judge_rule(
     opened_at: tuple[int, datetime | None] | None = None
     out = []
     status: Status = "ok"
+    watch: frozenset[str] = frozenset()
     for index, report in enumerate(judged):
         ctx = Context(
-            judged, index, profile, triggers, policy.k, policy.baseline_windows, rule.min_labels
+            judged,
+            index,
+            profile,
+            triggers,
+            policy.k,
+            policy.baseline_windows,
+            rule.min_labels,
+            watch=watch,
         )
         small = report.rows < rule.min_rows
         held: bool | None
@@ -194,6 +202,9 @@ def _judge_rule(
                 status = "too_small" if small else "waiting"
         else:
             held_so_far.append(held)
+            watch = (
+                frozenset(e.where for e in evidence if e.met and e.where) if held else frozenset()
+            )
             active = sum(held_so_far[-last:]) >= need
             if not active:
                 status = "pending" if held else "ok"

@@ -2,9 +2,13 @@
 
 A metric yields candidates (one per feature for ``psi(*)``, one per segment for
 ``recall(region=*)``, else one); a comparison holds when any candidate meets its threshold,
-and the evidence shows the candidate furthest past it (or closest to it). A value that cannot
-be had (too few labels, a feature the window lacks, no reference to calibrate against) makes
-the comparison not hold, and the evidence says why.
+and the evidence shows the candidate furthest past it (or closest to it).
+
+A comparison none of whose candidates has a value (no labels yet, too few, no baseline yet,
+no reference to calibrate against) is unknown (None), and the evidence says why. With ``*``,
+a candidate without a value does not stop the others from deciding, except the one that made
+the rule hold on the previous judged window (``Context.watch``): while the segment that
+raised an incident waits for its labels, the rule waits too instead of calling it resolved.
 """
 
 from __future__ import annotations
@@ -70,6 +74,7 @@ class Context:
     k: float = 3.0
     baseline_windows: int = 4
     min_labels: int = 100
+    watch: frozenset[str] = frozenset()  # where the rule held on the previous judged window
     _baselines: dict[tuple[str, str, str], tuple[float | None, int]] = field(default_factory=dict)
 
     @property
@@ -120,7 +125,12 @@ def _compare(node: Compare, ctx: Context) -> tuple[bool | None, list[Evidence]]:
     missing: list[Candidate] = []
     for candidate in _candidates(node.call, spec, ctx, calibrate=calibrate):
         threshold = node.threshold if node.threshold is not None else candidate.threshold
-        if candidate.value is None or threshold is None or math.isnan(candidate.value):
+        if (
+            candidate.value is None
+            or threshold is None
+            or not math.isfinite(candidate.value)
+            or not math.isfinite(threshold)
+        ):
             missing.append(candidate)
             continue
         margin = (
@@ -130,9 +140,13 @@ def _compare(node: Compare, ctx: Context) -> tuple[bool | None, list[Evidence]]:
     if not scored:
         why = missing[0].note if missing else "no value in this window"
         return None, [Evidence(node.text, None, note=why)]
+    watched = [c for c in missing if c.where is not None and c.where in ctx.watch]
     scored.sort(key=lambda s: (-s[0], s[1].where or ""))
     met = [s for s in scored if test(s[1].value, s[2])]
     _, best, threshold = (met or scored)[0]
+    if not met and watched:
+        note = f"{watched[0].where} held last time and has no value now: {watched[0].note}"
+        return None, [Evidence(node.text, None, best.value, threshold, best.where, note)]
     others = _others([c for _, c, _ in met[1:]])
     return bool(met), [Evidence(node.text, bool(met), best.value, threshold, best.where, others)]
 
@@ -176,10 +190,14 @@ def _candidates(
         return [Candidate(base - current)]
     if kind == "latency":
         return [_or_note(report.latency.get(spec.source), "no latency was logged")]
-    # detectors
+    # detectors: they watch labeled predictions, so a window without labels tells nothing
+    if not report.labels.get("labeled") or not report.detectors:
+        return [Candidate(None, note="no labeled predictions for the detectors yet")]
     fired = {name: bool(d.get("fired")) for name, d in report.detectors.items()}
     if spec.flag:
         wanted = list(fired) if call.args[0] == "any" else [call.args[0]]
+        if not all(name in fired for name in wanted):
+            return [Candidate(None, note=f"no {call.args[0]} detector in this report")]
         hits = [Candidate(1.0, name) for name in wanted if fired.get(name)]
         return hits or [Candidate(0.0)]
     return [
@@ -371,7 +389,8 @@ def _spread(
     expected = reference.get(metric)
     value = expected if isinstance(expected, (int, float)) else metrics.get(metric)
     sampling = _sampling_error(metric, value, metrics) or 0.0
-    return ctx.k * max(chunks, sampling) * math.sqrt(1.0 + extra)
+    spread = ctx.k * max(chunks, sampling) * math.sqrt(1.0 + extra)
+    return spread if math.isfinite(spread) and spread > 0 else None
 
 
 def _sampling_error(metric: str, value: Any, metrics: dict[str, Any]) -> float | None:
@@ -382,13 +401,18 @@ def _sampling_error(metric: str, value: Any, metrics: dict[str, Any]) -> float |
         return None
     tp, fp, tn, fn = (float(c) for c in cells)  # type: ignore[arg-type]
     n = {"accuracy": tp + fp + tn + fn, "recall": tp + fn, "precision": tp + fp}.get(metric)
-    if n is not None:
-        return math.sqrt(value * (1 - value) / n) if n > 0 else None
+    if n is not None:  # Agresti and Coull's: never 0, even at a proportion of 0 or 1
+        if n <= 0:
+            return None
+        p = (value * n + 2) / (n + 4)
+        return math.sqrt(p * (1 - p) / (n + 4))
     if metric != "roc_auc":
         return None
     positives, negatives = tp + fn, tn + fp
     if positives < 1 or negatives < 1:
         return None
+    edge = 0.5 / min(positives, negatives)  # an AUC of exactly 0 or 1 has a zero formula error
+    value = min(max(value, edge), 1 - edge)
     q1, q2 = value / (2 - value), 2 * value * value / (1 + value)
     variance = (
         value * (1 - value)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from driftpilot.policy.decide import Decision
     from driftpilot.workspace import Workspace
 
-__all__ = ["find_decision", "record_sent", "sent_events", "sent_ledger", "store_decisions"]
+__all__ = ["find_decision", "record_sent", "sent_events", "sent_rows", "store_decisions"]
 
 
 def _time() -> Any:
@@ -118,13 +118,10 @@ def sent_events(workspace: Workspace) -> set[str]:
     return {r["event"] for r in _read(str(workspace.alerts_path), ["event"])}
 
 
-def sent_ledger(workspace: Workspace) -> dict[str, str]:
-    """Incident id → the last status sent about it (``resolved`` once it was resolved)."""
-    ledger: dict[str, str] = {}
-    for row in _read(str(workspace.alerts_path), ["incident", "status"]):
-        if ledger.get(row["incident"]) != "resolved":
-            ledger[row["incident"]] = row["status"]
-    return ledger
+def sent_rows(workspace: Workspace) -> list[dict[str, Any]]:
+    """Every incident message sent: event, incident, status, rule, window_key, sent_at."""
+    columns = ["event", "incident", "status", "rule", "window_key", "sent_at"]
+    return _read(str(workspace.alerts_path), columns)
 
 
 def record_sent(workspace: Workspace, events: list[dict[str, Any]]) -> None:
