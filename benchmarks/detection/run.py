@@ -244,10 +244,10 @@ def verdict(runs: list[list[bool]], start: int | None) -> str:
     false = sum(sum(f[:start]) for f in runs)
     delays = [next((i for i, hit in enumerate(f[start:]) if hit), None) for f in runs]
     caught = [d for d in delays if d is not None and d <= 1]
-    spread = f"delay {min(caught)}" + (
-        f"–{max(caught)}" if caught and max(caught) > min(caught) else ""
-    )
-    text = f"caught {len(caught)}/{len(runs)}" + (f" ({spread})" if caught else "")
+    text = f"caught {len(caught)}/{len(runs)}"
+    if caught:
+        low, high = min(caught), max(caught)
+        text += f" (delay {low})" if low == high else f" (delay {low}–{high})"
     return f"{text}, {false} false in {start * len(runs)}"
 
 
