@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from driftpilot.cli import app
 from driftpilot.policy import cycle
 from driftpilot.policy.cycle import next_close, run_cycle, run_schedule
-from driftpilot.policy.store import sent_events
+from driftpilot.policy.store import sent_rows
 from driftpilot.serve.app import create_app
 from driftpilot.workspace import Workspace
 from tests.monitor.test_job import log_week, logged_week, make_workspace, weeks
@@ -123,7 +123,7 @@ def test_a_failing_sink_never_stops_the_cycle_and_is_retried(tmp_path) -> None:
     first = run_cycle(space)
     assert first.outcome.level == "alert"
     assert [s.ok for s in first.sent] == [False]
-    assert sent_events(space) == set()  # not recorded: the next run tries again
+    assert sent_rows(space) == []  # not recorded: the next run tries again
     assert [s.ok for s in run_cycle(space).sent] == [False]
 
 

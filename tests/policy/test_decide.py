@@ -216,6 +216,9 @@ def test_persistence_n_in_a_row():
     assert statuses(outcome, "r") == ["pending", "ok", "pending", "firing", "firing", "ok"]
     assert acted(outcome, "r") == [False, False, False, True, False, False]
     assert outcome.decisions[5].resolved == "r@" + history[3].window_key
+    assert outcome.decisions[3].persistence == (
+        "held in 2 of the last 2 judged windows (it must hold in 2 windows in a row)"
+    )
 
 
 def test_persistence_m_of_n():

@@ -159,7 +159,7 @@ def _alert(
     return Alert(
         incident_id=incident,
         rule=decision.rule,
-        severity=_severity(decision),
+        severity=decision.severity,  # type: ignore[arg-type]
         status=status,  # type: ignore[arg-type]
         action=decision.action,
         summary=summary,
@@ -167,10 +167,6 @@ def _alert(
         window_key=decision.window_key,
         at=now,
     )
-
-
-def _severity(decision: Decision) -> Any:
-    return decision.severity
 
 
 def _evidence(decision: Decision) -> dict[str, Any]:

@@ -234,7 +234,7 @@ def _judge_rule(
                 incident=incident if status == "firing" else None,
                 resolved=resolved,
                 persistence=f"held in {count} of the last {min(last, len(held_so_far))} "
-                f"judged windows (needs {need} of {last})",
+                f"judged windows (it must hold in {rule.persistence.describe()})",
                 evidence=tuple(evidence),
                 summary=_summary(evidence),
             )

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from driftpilot.policy.decide import Decision
     from driftpilot.workspace import Workspace
 
-__all__ = ["find_decision", "record_sent", "sent_events", "sent_rows", "store_decisions"]
+__all__ = ["find_decision", "record_sent", "sent_rows", "store_decisions"]
 
 
 def _time() -> Any:
@@ -112,10 +112,6 @@ def find_decision(workspace: Workspace, decision_id: str) -> dict[str, Any]:
         )
     decision: dict[str, Any] = json.loads(found[0]["decision"])
     return decision
-
-
-def sent_events(workspace: Workspace) -> set[str]:
-    return {r["event"] for r in _read(str(workspace.alerts_path), ["event"])}
 
 
 def sent_rows(workspace: Workspace) -> list[dict[str, Any]]:
