@@ -13,7 +13,7 @@ from sklearn.metrics import roc_auc_score
 
 from driftpilot.errors import ConfigError
 from driftpilot.policy.decide import decide
-from driftpilot.policy.evaluate import _sampling_error
+from driftpilot.policy.performance import sampling_error
 from tests.policy.reports import NOW, config, reference, report
 
 
@@ -352,14 +352,14 @@ def test_sampling_error_of_a_proportion_by_hand():
     cells = {"tp": 30.0, "fp": 10.0, "tn": 50.0, "fn": 10.0}
     # Agresti and Coull: two successes and two failures added, (0.8·100 + 2) / 104
     expected = math.sqrt((82 / 104) * (22 / 104) / 104)
-    assert _sampling_error("accuracy", 0.8, cells) == pytest.approx(expected)
-    assert _sampling_error("recall", 0.75, cells) == pytest.approx(_agresti_coull(0.75, 40))
-    assert _sampling_error("precision", 0.75, cells) == pytest.approx(_agresti_coull(0.75, 40))
-    assert _sampling_error("f1", 0.75, cells) is None
-    assert _sampling_error("accuracy", 0.8, {"tp": 1.0}) is None
+    assert sampling_error("accuracy", 0.8, cells) == pytest.approx(expected)
+    assert sampling_error("recall", 0.75, cells) == pytest.approx(_agresti_coull(0.75, 40))
+    assert sampling_error("precision", 0.75, cells) == pytest.approx(_agresti_coull(0.75, 40))
+    assert sampling_error("f1", 0.75, cells) is None
+    assert sampling_error("accuracy", 0.8, {"tp": 1.0}) is None
     # never zero at the edges, where the plain binomial error would be
-    assert _sampling_error("recall", 1.0, cells) > 0.01
-    assert _sampling_error("roc_auc", 1.0, cells) > 0.005
+    assert sampling_error("recall", 1.0, cells) > 0.01
+    assert sampling_error("roc_auc", 1.0, cells) > 0.005
 
 
 def test_auc_sampling_error_matches_simulation():
@@ -379,7 +379,7 @@ def test_auc_sampling_error_matches_simulation():
     ]
     expected = float(np.mean(aucs))
     cells = {"tp": positives / 2, "fn": positives / 2, "tn": negatives / 2, "fp": negatives / 2}
-    found = _sampling_error("roc_auc", expected, cells)
+    found = sampling_error("roc_auc", expected, cells)
     simulated = float(np.std(aucs))
     assert 0.95 * simulated <= found <= 1.2 * simulated
     exponential = [
@@ -389,11 +389,11 @@ def test_auc_sampling_error_matches_simulation():
         )
         for _ in range(800)
     ]
-    found = _sampling_error("roc_auc", float(np.mean(exponential)), cells)
+    found = sampling_error("roc_auc", float(np.mean(exponential)), cells)
     assert found == pytest.approx(float(np.std(exponential)), rel=0.08)
 
 
-def test_a_threshold_never_falls_below_the_sampling_error():
+def test_a_threshold_never_falls_below_thesampling_error():
     """Ten reference chunks that agree too closely must not make a tight threshold."""
     profile = reference(auc=0.9, accuracy=0.9, std=0.0001, chunk_rows=10_000)
     window = report(0, accuracy=0.885, labeled=1000)
