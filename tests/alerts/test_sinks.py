@@ -390,3 +390,53 @@ def test_config_errors_name_the_field(sink: dict[str, Any], expected: str) -> No
     with pytest.raises(ValidationError) as info:
         AlertsConfig.model_validate({"sinks": [sink]})
     assert expected in str(info.value)
+
+
+# the contract every sink keeps ---------------------------------------------------------------
+
+SINK_TYPES = ["log", "jsonl", "webhook", "slack"]
+
+
+def _sink(kind: str, where: str | Path) -> Any:
+    if kind == "log":
+        return LogSink(type="log")
+    if kind == "jsonl":
+        return JsonlSink(type="jsonl", path=str(where))
+    model = WebhookSink if kind == "webhook" else SlackSink
+    return model(type=kind, url=str(where), retries=0, timeout_s=0.5)
+
+
+@pytest.mark.parametrize("kind", SINK_TYPES)
+def test_contract_a_working_sink_takes_the_alert_once(
+    kind: str, serve: Callable[..., Server], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = serve()
+    where = server.url if kind in ("webhook", "slack") else tmp_path / "alerts.jsonl"
+    with caplog.at_level(logging.INFO, logger="driftpilot.alerts"):
+        (delivery,) = deliver(make_alert(), [_sink(kind, where)], root=tmp_path, sleep=Waits())
+    assert delivery.ok, delivery.error
+    assert delivery.attempts == 1
+    assert delivery.error is None
+    received = {
+        "log": lambda: [r for r in caplog.records if "usage_drift" in r.getMessage()],
+        "jsonl": lambda: (tmp_path / "alerts.jsonl").read_text().splitlines(),
+        "webhook": lambda: server.requests,
+        "slack": lambda: server.requests,
+    }[kind]()
+    assert len(received) == 1
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "webhook", "slack"])
+def test_contract_a_broken_sink_reports_and_never_raises(kind: str, tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/hook"
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    where = closed if kind in ("webhook", "slack") else blocked / "alerts.jsonl"
+    sinks = [_sink(kind, where), LogSink(type="log")]
+    broken, logged = deliver(make_alert(), sinks, root=tmp_path, sleep=Waits())
+    assert not broken.ok
+    assert broken.error
+    assert broken.sink == sink_label(sinks[0])
+    assert logged.ok  # the next sink still got the alert
