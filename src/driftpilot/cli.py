@@ -33,6 +33,7 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table or json.")]
 ConfigOption = Annotated[
     Path | None,
     typer.Option(
@@ -136,9 +137,7 @@ def drift(
             "read when it exists, else built from the reference and saved.",
         ),
     ] = None,
-    output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="table or json.")
-    ] = OutputFormat.table,
+    output_format: FormatOption = OutputFormat.table,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report here.")
     ] = None,

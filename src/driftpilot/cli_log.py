@@ -9,7 +9,14 @@ from typing import Annotated
 
 import typer
 
-from driftpilot.cli import ConfigOption, OutputFormat, WorkspaceOption, _fail, open_workspace
+from driftpilot.cli import (
+    ConfigOption,
+    FormatOption,
+    OutputFormat,
+    WorkspaceOption,
+    _fail,
+    open_workspace,
+)
 
 __all__ = ["register"]
 
@@ -142,9 +149,7 @@ def monitor(
         typer.Option("--engine", help="duckdb or spark (default: engine.backend)."),
     ] = None,
     everything: Annotated[bool, typer.Option("--all", help="Recompute every window.")] = False,
-    output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="table or json.")
-    ] = OutputFormat.table,
+    output_format: FormatOption = OutputFormat.table,
     workspace: WorkspaceOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -179,9 +184,7 @@ def monitor(
 
 
 def report(
-    output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="table or json.")
-    ] = OutputFormat.table,
+    output_format: FormatOption = OutputFormat.table,
     last: Annotated[
         int | None, typer.Option("--last", help="Only the last N windows.", min=1)
     ] = None,

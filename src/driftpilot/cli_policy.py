@@ -11,6 +11,7 @@ import typer
 from driftpilot.cli import (
     ERROR_EXIT,
     ConfigOption,
+    FormatOption,
     OutputFormat,
     WorkspaceOption,
     _fail,
@@ -32,9 +33,7 @@ STYLE = {
 
 
 def check(
-    output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="table or json.")
-    ] = OutputFormat.table,
+    output_format: FormatOption = OutputFormat.table,
     notify: Annotated[
         bool, typer.Option("--notify/--no-notify", help="Send incident messages to the sinks.")
     ] = True,
@@ -106,9 +105,7 @@ def _print_check(result: CycleResult) -> None:
 
 def explain(
     decision_id: Annotated[str, typer.Argument(help="A decision id from `driftpilot check`.")],
-    output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="table or json.")
-    ] = OutputFormat.table,
+    output_format: FormatOption = OutputFormat.table,
     workspace: WorkspaceOption = None,
     config: ConfigOption = None,
 ) -> None:
