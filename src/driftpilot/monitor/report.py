@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import Field
 
 from driftpilot.drift.report import DriftReport, FeatureDrift
-from driftpilot.errors import EngineError
+from driftpilot.tables import upsert_rows
 from driftpilot.workspace import Workspace
 
 __all__ = ["WindowReport", "history", "stored_detectors", "stored_fingerprints", "upsert"]
@@ -61,11 +61,6 @@ def _schema() -> Any:
 
 def upsert(workspace: Workspace, reports: list[WindowReport]) -> None:
     """Write reports, replacing any earlier report of the same window."""
-    import pyarrow as pa
-    from deltalake import DeltaTable, write_deltalake
-
-    if not reports:
-        return
     rows = [
         {
             "window_key": r.window_key,
@@ -79,26 +74,14 @@ def upsert(workspace: Workspace, reports: list[WindowReport]) -> None:
         }
         for r in reports
     ]
-    batch = pa.Table.from_pylist(rows, schema=_schema())
-    path = str(workspace.reports_path)
-    try:
-        if not DeltaTable.is_deltatable(path):
-            write_deltalake(path, batch, mode="append")
-            return
-        (
-            DeltaTable(path)
-            .merge(
-                batch, predicate="t.window_key = s.window_key", source_alias="s", target_alias="t"
-            )
-            .when_matched_update_all()
-            .when_not_matched_insert_all()
-            .execute()
-        )
-    except Exception as exc:
-        raise EngineError(
-            f"could not store window reports at {path!r}: {exc}",
-            hint="re-run the monitor: it recomputes what was not stored",
-        ) from exc
+    upsert_rows(
+        str(workspace.reports_path),
+        rows,
+        _schema(),
+        "window_key",
+        what="window reports",
+        hint="re-run the monitor: it recomputes what was not stored",
+    )
 
 
 def _read(

@@ -46,10 +46,10 @@ LEVELS = {"ok": 0, "warn": 1, "alert": 2}
 def latest_state(workspace: Workspace) -> tuple[WindowReport | None, list[dict[str, Any]]]:
     """The latest window's report and the stored decisions about it."""
     from driftpilot.monitor.report import history
-    from driftpilot.policy.store import _read
+    from driftpilot.policy.store import decision_rows
 
     reports = history(workspace)
-    rows = _read(str(workspace.decisions_path), ["window_key", "decision"])
+    rows = decision_rows(workspace, ["window_key", "decision"])
     if not rows:
         return (reports[-1] if reports else None), []
     decided = {r["window_key"] for r in rows}

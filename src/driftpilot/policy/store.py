@@ -12,52 +12,20 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from driftpilot.errors import ConfigError, EngineError
+from driftpilot.errors import ConfigError
+from driftpilot.tables import read_rows, upsert_rows
 
 if TYPE_CHECKING:
     from driftpilot.policy.decide import Decision
     from driftpilot.workspace import Workspace
 
-__all__ = ["find_decision", "record_sent", "sent_rows", "store_decisions"]
+__all__ = ["decision_rows", "find_decision", "record_sent", "sent_rows", "store_decisions"]
 
 
 def _time() -> Any:
     import pyarrow as pa
 
     return pa.timestamp("us", tz="UTC")
-
-
-def _upsert(path: str, rows: list[dict[str, Any]], schema: Any, key: str) -> None:
-    import pyarrow as pa
-    from deltalake import DeltaTable, write_deltalake
-
-    if not rows:
-        return
-    batch = pa.Table.from_pylist(rows, schema=schema)
-    try:
-        if not DeltaTable.is_deltatable(path):
-            write_deltalake(path, batch, mode="append")
-            return
-        (
-            DeltaTable(path)
-            .merge(batch, predicate=f"t.{key} = s.{key}", source_alias="s", target_alias="t")
-            .when_matched_update_all()
-            .when_not_matched_insert_all()
-            .execute()
-        )
-    except Exception as exc:
-        raise EngineError(
-            f"could not write {path!r}: {exc}", hint="re-run: decisions are recomputed"
-        ) from exc
-
-
-def _read(path: str, columns: list[str] | None = None) -> list[dict[str, Any]]:
-    from deltalake import DeltaTable
-
-    if not DeltaTable.is_deltatable(path):
-        return []
-    rows: list[dict[str, Any]] = DeltaTable(path).to_pyarrow_table(columns=columns).to_pylist()
-    return rows
 
 
 def store_decisions(workspace: Workspace, decisions: list[Decision], decided_at: datetime) -> None:
@@ -94,13 +62,20 @@ def store_decisions(workspace: Workspace, decisions: list[Decision], decided_at:
         }
         for d in decisions
     ]
-    _upsert(str(workspace.decisions_path), rows, schema, "decision_id")
+    upsert_rows(
+        str(workspace.decisions_path),
+        rows,
+        schema,
+        "decision_id",
+        what="decisions",
+        hint="re-run: decisions are recomputed",
+    )
 
 
 def find_decision(workspace: Workspace, decision_id: str) -> dict[str, Any]:
     """A stored decision by id (or by a unique prefix of at least 4 characters)."""
     wanted = decision_id.strip().lower()
-    rows = _read(str(workspace.decisions_path), ["decision_id", "decision"])
+    rows = read_rows(str(workspace.decisions_path), ["decision_id", "decision"])
     found = [r for r in rows if r["decision_id"] == wanted] or (
         [r for r in rows if r["decision_id"].startswith(wanted)] if len(wanted) >= 4 else []
     )
@@ -117,7 +92,12 @@ def find_decision(workspace: Workspace, decision_id: str) -> dict[str, Any]:
 def sent_rows(workspace: Workspace) -> list[dict[str, Any]]:
     """Every incident message sent: event, incident, status, rule, window_key, sent_at."""
     columns = ["event", "incident", "status", "rule", "window_key", "sent_at"]
-    return _read(str(workspace.alerts_path), columns)
+    return read_rows(str(workspace.alerts_path), columns)
+
+
+def decision_rows(workspace: Workspace, columns: list[str]) -> list[dict[str, Any]]:
+    """Stored decisions (the given columns of the decisions table)."""
+    return read_rows(str(workspace.decisions_path), columns)
 
 
 def record_sent(workspace: Workspace, events: list[dict[str, Any]]) -> None:
@@ -134,4 +114,11 @@ def record_sent(workspace: Workspace, events: list[dict[str, Any]]) -> None:
             ("deliveries", pa.string()),
         ]
     )
-    _upsert(str(workspace.alerts_path), events, schema, "event")
+    upsert_rows(
+        str(workspace.alerts_path),
+        events,
+        schema,
+        "event",
+        what="the alert ledger",
+        hint="the messages were sent; the next cycle may send them again",
+    )
