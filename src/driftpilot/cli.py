@@ -218,3 +218,6 @@ cli_log.register(app)
 from driftpilot import cli_policy  # noqa: E402
 
 cli_policy.register(app)
+from driftpilot import cli_model  # noqa: E402
+
+cli_model.register_commands(app)

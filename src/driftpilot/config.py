@@ -31,6 +31,12 @@ from driftpilot.alerts.config import AlertsConfig
 from driftpilot.errors import ConfigError
 from driftpilot.policy.config import PolicyConfig, check_condition, parse_duration
 from driftpilot.policy.language import parse_condition
+from driftpilot.retrain.config import (
+    BINARY_METRICS,
+    REGRESSION_METRICS,
+    RegistryConfig,
+    RetrainConfig,
+)
 from driftpilot.schema import FeatureType
 
 __all__ = [
@@ -277,6 +283,21 @@ class DriftpilotConfig(_Strict):
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    retrain: RetrainConfig = Field(default_factory=RetrainConfig)
+
+    @model_validator(mode="after")
+    def _gate_fits_task(self) -> DriftpilotConfig:
+        valid = BINARY_METRICS if self.model.task == "binary" else REGRESSION_METRICS
+        gate = self.retrain.gate
+        named = ([gate.metric] if gate.metric else []) + list(gate.floors)
+        wrong = [m for m in named if m not in valid]
+        if wrong:
+            raise ValueError(
+                f"retrain.gate names {wrong}, which a {self.model.task} model does not have; "
+                f"valid: {', '.join(valid)}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _kpis_need_classes(self) -> DriftpilotConfig:

@@ -10,6 +10,8 @@ can catch everything driftpilot raises on purpose with one ``except``::
     │   └── SchemaError   a column is missing, has the wrong type, or is not in the profile
     ├── ProfileError      a reference profile file is unreadable or of an unknown version
     ├── EngineError       the query engine (DuckDB, Spark) failed; the engine's error is chained
+    ├── RegistryError     the MLflow tracking server or registry failed, or a model is unreadable
+    ├── TrainingError     a trainer raised, or returned something driftpilot cannot log or score
     └── StatisticError    a statistic got counts it cannot use (shape mismatch, negative counts)
 
 Messages follow one pattern: what was expected, what was found, and what to do about it.
@@ -24,9 +26,11 @@ __all__ = [
     "DriftpilotError",
     "EngineError",
     "ProfileError",
+    "RegistryError",
     "SchemaError",
     "SourceError",
     "StatisticError",
+    "TrainingError",
 ]
 
 
@@ -72,6 +76,14 @@ class ProfileError(DriftpilotError, ValueError):
 
 class EngineError(DriftpilotError, RuntimeError):
     """The query engine failed while computing window statistics."""
+
+
+class RegistryError(DriftpilotError, RuntimeError):
+    """The model registry (MLflow) failed, or a registered model cannot be loaded."""
+
+
+class TrainingError(DriftpilotError, RuntimeError):
+    """A trainer failed, or returned a model driftpilot cannot log or score."""
 
 
 class StatisticError(DriftpilotError, ValueError):

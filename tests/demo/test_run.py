@@ -41,6 +41,18 @@ def test_the_demo_tells_its_story(tmp_path) -> None:
     assert len(events) == len(set(events))
     assert ("data_drift", "open") in events
     assert ("data_drift", "resolved") in events
+    # the retrain the incidents asked for: one candidate, trained on the labeled week 8, beats
+    # the stale champion on the newest rows and becomes the challenger
+    from driftpilot.registry.client import Registry
+    from driftpilot.workspace import Workspace
+
+    registry = Registry(Workspace.open(tmp_path / "demo" / "workspace"))
+    assert "retrained for: performance_drop" in text
+    assert registry.aliases() == {"champion": "1", "challenger": "2"}
+    candidate = registry.version("2")
+    assert candidate.tag("parent") == "1"
+    assert candidate.tag("gate") == "passed"
+    assert "version 2 → alias challenger" in text
     assert "recall by region" in text
     assert "driftpilot report -w" in text
     assert (tmp_path / "demo" / "workspace" / "reference.json").is_file()

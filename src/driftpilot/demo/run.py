@@ -1,12 +1,16 @@
 """The end-to-end demo: a churn model watched week by week.
 
-1. The churn story's 12 weeks are generated; the model is the stationary churn rule (its
-   scores are calibrated probabilities).
-2. A workspace is created and the training month (weeks 0–3) is profiled, with the model's
-   scores and the labels, so the monitor knows the reference performance.
-3. Weeks 4–11 arrive one at a time: predictions are logged as they are made, labels a week
-   later (churn is only known after the fact), and a policy cycle (``driftpilot check``:
-   monitor, decide, alert) runs when each week closes; incidents go to ``alerts.jsonl``.
+1. The churn story's 12 weeks are generated.
+2. A workspace is created and the first model is registered (``driftpilot register``): an
+   XGBoost classifier trained on the training month (weeks 0–3), its held-out last days
+   profiled with its scores as the reference, logged to MLflow in the workspace, alias
+   ``champion``.
+3. Weeks 4–11 arrive one at a time: the champion scores them, predictions are logged as they
+   are made, labels a week later (churn is only known after the fact), and a policy cycle
+   (``driftpilot check``: monitor, decide, alert, retrain) runs when each week closes;
+   incidents go to ``alerts.jsonl``, window values to the champion's monitoring run in MLflow.
+   A ``retrain`` incident trains a candidate on the last 14 days of labeled rows and gates it
+   against the champion on the most recent slice; the demo prints the comparison.
 4. A table per week shows drift, realized performance (once labels are in) and the
    label-free estimate; a closing table explains what each week showed.
 
@@ -30,8 +34,9 @@ from driftpilot.log.writer import log_labels, log_predictions
 from driftpilot.monitor.render import history_table
 from driftpilot.monitor.report import WindowReport, history
 from driftpilot.policy.act import Sent
-from driftpilot.policy.cycle import next_close, run_cycle
-from driftpilot.profile.build import build_profile
+from driftpilot.policy.cycle import CycleResult, next_close, run_cycle
+from driftpilot.registry.client import LoadedModel, Registry
+from driftpilot.retrain.pipeline import register
 from driftpilot.workspace import Workspace, init_workspace
 
 __all__ = ["CONFIG_TEXT", "STORY", "run_demo"]
@@ -67,6 +72,9 @@ policy:
 alerts:
   sinks:
     - {type: jsonl, path: alerts.jsonl}
+retrain:
+  days: 14            # labels arrive a week late: the last two weeks hold one labeled week
+  gate: {margin: 0.005, segment_tolerance: 0.02}
 """
 
 STORY = {
@@ -81,9 +89,12 @@ STORY = {
 }
 
 
-def _scored(scenario: ChurnScenario, index: int, spec: object) -> pd.DataFrame:
+def _scored(
+    scenario: ChurnScenario, index: int, spec: object, champion: LoadedModel
+) -> pd.DataFrame:
     week = scenario.week(index, spec)  # type: ignore[arg-type]
-    week["score"] = scenario.churn_probability(week)  # the model: the stationary rule
+    week["score"] = champion.score(week)
+    week["model_version"] = champion.version
     week["prediction_id"] = [f"w{index:02d}-{i:06d}" for i in range(len(week))]
     return week
 
@@ -100,20 +111,23 @@ def run_demo(
     space = Workspace.open(root)
     scenario, specs = ChurnScenario(seed=seed, rows_per_week=rows_per_week), story()
     engine = Engine.create(space.config.engine)
-    with console.status("profiling the training month (weeks 0–3)"):
-        training = pd.concat([_scored(scenario, i, specs[i]) for i in range(4)], ignore_index=True)
-        training.to_parquet(directory / "training.parquet", index=False)
-        profile = build_profile(training, space.config, engine=engine)
-        profile.save(space.reference_path)
-    performance = profile.performance
-    auc = performance.metrics.get("roc_auc") if performance else None
+    with console.status("training and registering the first model on weeks 0–3"):
+        training = pd.concat([scenario.week(i, specs[i]) for i in range(4)], ignore_index=True)
+        data_path = directory / "training.parquet"
+        training.to_parquet(data_path, index=False)
+        first = register(space, training, data_path=str(data_path), engine=engine)
+        registry = Registry(space)
+        champion = registry.load(first.version.version)
+    profile = space.reference()
+    auc = first.gate.candidate.get("roc_auc") if first.gate else None
     console.print(
-        f"profiled {profile.rows:,} training rows, {len(profile.features)} features; "
-        f"reference ROC AUC {auc:.3f} → {space.reference_path}\n"
+        f"registered {registry.name!r} version {first.version.version} (alias champion): "
+        f"XGBoost on {first.training['train']:,} rows, holdout ROC AUC {auc:.3f}; reference: "
+        f"its {profile.rows:,} held-out rows → {space.reference_path}\n"
     )
     waiting: pd.DataFrame | None = None
     for index in range(4, 12):
-        week = _scored(scenario, index, specs[index])
+        week = _scored(scenario, index, specs[index], champion)
         predictions = week.drop(columns=["churn"]).rename(columns={"customer_id": "entity_id"})
         log_predictions(predictions, workspace=space)
         if waiting is not None:  # last week's churn is known now
@@ -130,6 +144,7 @@ def run_demo(
             f"({len(cycle.monitor.computed)} window reports computed)"
         )
         _print_sent(console, cycle.sent)
+        _print_effects(console, cycle)
     if waiting is not None:  # the labels of the last week arrive after it
         log_labels(
             pd.DataFrame({"prediction_id": waiting["prediction_id"], "label": waiting["churn"]}),
@@ -138,6 +153,7 @@ def run_demo(
         last = run_cycle(space, engine=engine, now=_closes(waiting) + timedelta(weeks=1))
         console.print("[bold]a week later[/]: the last week's labels arrive")
         _print_sent(console, last.sent)
+        _print_effects(console, last)
     reports = history(space)
     console.print()
     console.print(history_table(reports))
@@ -149,6 +165,9 @@ def run_demo(
         f"  driftpilot check -w {root}             decide again (exit 0 ok, 1 warn, 2 alert)\n"
         f"  driftpilot explain DECISION_ID -w {root}   why (ids from check)\n"
         f"  {root / 'alerts.jsonl'}   the incident messages\n"
+        f"  driftpilot models -w {root}            versions, aliases, gate verdicts, lineage\n"
+        f"  driftpilot metrics -w {root}           window metrics logged to MLflow\n"
+        f"  uv run mlflow ui --backend-store-uri {registry.uri}\n"
         f"  driftpilot serve -w {root}             POST /v1/predictions, /v1/labels, GET /metrics\n"
         f"  driftpilot drift --reference {directory / 'training.parquet'} --current ...\n"
     )
@@ -165,6 +184,17 @@ def _print_sent(console: Console, sent: list[Sent]) -> None:
     for message in sent:
         colour = "green" if message.alert.status == "resolved" else "red"
         console.print(f"   [{colour}]{escape(message.alert.title())}[/]")
+
+
+def _print_effects(console: Console, cycle: CycleResult) -> None:
+    from driftpilot.retrain.render import comparison_table
+
+    for done in cycle.retrains:
+        console.print(f"   [bold]retrained[/] for: {escape(done.version.tag('reason') or '')}")
+        console.print(f"   {escape(done.summary())}")
+        console.print(comparison_table(done))
+    for error in cycle.errors:
+        console.print(f"   [yellow]{escape(error)}[/]")
 
 
 def _south(reports: list[WindowReport]) -> Table:

@@ -16,7 +16,10 @@ people were told. Each cycle compares it, rule by rule, with the decisions:
 
 A message is recorded once at least one sink took it, so a failing sink never blocks the
 others and a message every sink refused is tried again next cycle. A ``retrain`` action is
-announced like an alert and, until retraining is configured, only recorded.
+announced like an alert, and :func:`retrain_requests` names the decisions a cycle retrains
+for: one per incident of a ``retrain`` rule that is firing on the latest window, keyed by the
+decision that opened it (as the ledger knows it, so late labels that move the incident's start
+do not ask for a second retrain).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ if TYPE_CHECKING:
     from driftpilot.policy.decide import Decision, Outcome
     from driftpilot.workspace import Workspace
 
-__all__ = ["Sent", "incident_alerts", "notify"]
+__all__ = ["Sent", "incident_alerts", "notify", "retrain_requests"]
 
 
 @dataclass(frozen=True)
@@ -217,3 +220,21 @@ def notify(
             )
     record_sent(workspace, recorded)
     return results
+
+
+def retrain_requests(outcome: Outcome, sent: Sequence[dict[str, Any]] = ()) -> list[Decision]:
+    """The opening decision of each firing incident whose rule's action is ``retrain``."""
+    ledgers = _ledgers(sent)
+    out: list[Decision] = []
+    for decision in outcome.latest():
+        if decision.action != "retrain" or decision.status != "firing":
+            continue
+        incident = ledgers[decision.rule].open if decision.rule in ledgers else None
+        incident = incident or decision.incident
+        opened = incident.split("@", 1)[1] if incident and "@" in incident else None
+        opening = next(
+            (d for d in outcome.decisions if d.rule == decision.rule and d.window_key == opened),
+            decision,
+        )
+        out.append(opening)
+    return out

@@ -1,11 +1,13 @@
 """One policy cycle (``driftpilot check``) and the embedded scheduler (``driftpilot run``).
 
 A cycle runs the monitor for windows that changed, decides on the whole history, stores the
-decisions, sends incident messages and writes the Prometheus textfile. Every step is
-idempotent, so the same cycle can run from cron, Airflow or a Kubernetes CronJob as
-``driftpilot check``; ``driftpilot run`` repeats it on each window close (plus a grace period
-for late events) and at least every ``schedule.interval``, retries a failed cycle with backoff
-and stops cleanly on SIGINT/SIGTERM after the cycle in progress.
+decisions, sends incident messages, retrains for firing ``retrain`` incidents, logs the new
+window values to MLflow (when the workspace has a model registry) and writes the Prometheus
+textfile. A retrain or MLflow failure is logged and reported in the result; it never stops
+the alerts. Every step is idempotent, so the same cycle can run from cron, Airflow or a
+Kubernetes CronJob as ``driftpilot check``; ``driftpilot run`` repeats it on each window close
+(plus a grace period for late events) and at least every ``schedule.interval``, retries a
+failed cycle with backoff and stops cleanly on SIGINT/SIGTERM after the cycle in progress.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from driftpilot.policy.config import parse_duration
+from driftpilot.registry.client import in_use
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
     from driftpilot.monitor.job import MonitorResult
     from driftpilot.policy.act import Sent
     from driftpilot.policy.decide import Outcome
+    from driftpilot.retrain.pipeline import RetrainResult
     from driftpilot.workspace import Workspace
 
 __all__ = ["CycleResult", "next_close", "run_cycle", "run_schedule"]
@@ -39,6 +43,8 @@ class CycleResult:
     outcome: Outcome
     sent: list[Sent] = field(default_factory=list)
     textfile: str | None = None
+    retrains: list[RetrainResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # effects that failed (retrain, MLflow)
 
 
 def run_cycle(
@@ -63,9 +69,65 @@ def run_cycle(
     outcome = decide(history(workspace), workspace.config, now, profile=profile)
     store_decisions(workspace, outcome.decisions, now)
     sent = notify(workspace, outcome, now, deliver=deliver) if send else []
+    result = CycleResult(monitored, outcome, sent)
+    if in_use(workspace):
+        _model_effects(workspace, result, now, engine, retrain=send)
     textfile = workspace.config.schedule.textfile
-    written = str(write_textfile(workspace, textfile)) if textfile else None
-    return CycleResult(monitored, outcome, sent, written)
+    result.textfile = str(write_textfile(workspace, textfile)) if textfile else None
+    return result
+
+
+def _model_effects(
+    workspace: Workspace,
+    result: CycleResult,
+    now: datetime,
+    engine: Engine | None,
+    *,
+    retrain: bool,
+) -> None:
+    """Window metrics to MLflow, then the retrains the policy asks for."""
+    from driftpilot.errors import DriftpilotError
+    from driftpilot.monitor.report import history
+    from driftpilot.policy.act import retrain_requests
+    from driftpilot.policy.store import sent_rows
+    from driftpilot.registry.client import Registry
+    from driftpilot.registry.monitoring import log_windows
+    from driftpilot.retrain.pipeline import retrain as run_retrain
+
+    registry = Registry(workspace)
+    try:
+        champion = registry.alias("champion")
+        if result.monitor.computed:
+            log_windows(registry, history(workspace), result.monitor.computed, champion=champion)
+    except DriftpilotError as exc:
+        result.errors.append(f"window metrics were not logged to MLflow: {exc}")
+        log.warning("%s", result.errors[-1])
+        return
+    if not retrain or champion is None:
+        return
+    requests = retrain_requests(result.outcome, sent_rows(workspace))
+    try:
+        pending = [d for d in requests if registry.find_decision(d.id) is None]
+    except DriftpilotError as exc:
+        result.errors.append(f"retrains were not checked: {exc}")
+        log.warning("%s", result.errors[-1])
+        return
+    if not pending:
+        return
+    # one retrain answers every incident of the cycle: same data, same champion
+    first = pending[0]
+    reason = "; ".join(f"{d.rule}: {d.summary}" for d in pending)[:500]
+    try:
+        done = run_retrain(workspace, decision=first.id, now=now, engine=engine, reason=reason)
+        for other in pending[1:]:
+            registry.link_decision(done.version.version, other.id)
+    except DriftpilotError as exc:
+        rules = ", ".join(f"{d.rule} ({d.id})" for d in pending)
+        result.errors.append(f"retrain for {rules} failed: {exc}")
+        log.warning("%s", result.errors[-1])
+    else:
+        if not done.existing:
+            result.retrains.append(done)
 
 
 def next_close(now: datetime, unit: str) -> datetime | None:
