@@ -63,6 +63,11 @@ def check(
             "window": result.outcome.latest_key,
             "decisions": latest,
             "sent": [{"alert": s.alert.to_dict(), "ok": s.ok} for s in result.sent],
+            "retrains": [
+                {"version": r.version.version, "alias": r.alias, "gate": r.gate and r.gate.passed}
+                for r in result.retrains
+            ],
+            "errors": result.errors,
         }
         sys.stdout.write(json.dumps(body, default=str) + "\n")
     else:
@@ -100,6 +105,10 @@ def _print_check(result: CycleResult) -> None:
         failed = [f"{x.sink}: {x.error}" for x in sent.deliveries if not x.ok]
         line = f"{state}: {sent.alert.title()}" + (f" ({'; '.join(failed)})" if failed else "")
         console.print(escape(line))
+    for done in result.retrains:
+        console.print(escape(f"retrained: {done.summary()}"))
+    for error in result.errors:
+        console.print(f"[yellow]{escape(error)}[/]")
     console.print(f"level: {outcome.level} (exit {outcome.exit_code})")
 
 

@@ -79,6 +79,11 @@ def test_the_policy_retrains_once_per_incident(deployed: dict) -> None:
     again = run_cycle(space, now=close)
     assert again.retrains == []
     assert len(registry.versions()) == before + 1
+    code, out = _cli("check", "-w", str(deployed["root"]), "--format", "json", "--no-notify")
+    body = json.loads(out)
+    assert code == 2  # the incident is still open: alert
+    assert body["retrains"] == []
+    assert body["errors"] == []
     # window values went to the champion's monitoring run, one step per window
     metrics = read_metrics(registry, "1")
     assert [p.step for p in metrics["rows"]] == list(range(6))

@@ -77,7 +77,7 @@ def _class_counts(task: str, parts: Mapping[str, pd.DataFrame], least: int) -> N
             raise DataError(
                 f"the {name} split holds {positives:,} positive and {negatives:,} negative "
                 f"labels; a binary model needs at least {least:,} of each",
-                field=f"retrain.{name}" if name != "train" else "retrain.min_class_rows",
+                field="retrain.min_class_rows",
                 hint="wait for more labels, widen retrain.days, or lower retrain.min_class_rows",
             )
 
@@ -223,8 +223,12 @@ def _from_frame(
             np.arange(len(data)), unit="us"
         )
     ids = columns.id[0] if columns.id and columns.id[0] in data.columns else None
-    order = data[ids].astype(str) if ids else pd.Series(np.arange(len(data))).astype(str)
-    out[ROW_KEY] = [f"{i:012d}:{k}" for i, k in enumerate(order)]  # unique and in file order
+    if ids:
+        keys = data[ids].astype(str).to_numpy()
+    else:  # no id: a row is known by its content, so the same rows give the same fingerprint
+        hashed = pd.util.hash_pandas_object(out.astype(str), index=False).to_numpy()
+        keys = np.array([f"{h:016x}" for h in hashed])
+    out[ROW_KEY] = keys
     return out[out[LABEL].notna()].reset_index(drop=True)
 
 
