@@ -231,3 +231,14 @@ print(json.dumps({{
     for (_step, stamp, value), (_, report) in zip(seen["auc"], labeled, strict=True):
         assert stamp == int(report.window_end.timestamp() * 1000)
         assert value == pytest.approx(report.performance["roc_auc"])
+
+
+def test_an_unreachable_server_never_stops_the_policy_cycle(churn: Deployment) -> None:
+    from driftpilot.policy.cycle import run_cycle
+
+    space = _with(churn.workspace, "registry: {tracking_uri: 'http://127.0.0.1:9', retries: 0}")
+    result = run_cycle(space, now=churn.closes[9], send=False)
+    assert result.outcome.decisions  # decided and stored as usual
+    assert len(result.errors) == 1
+    assert result.errors[0].startswith("window metrics were not logged to MLflow: ")
+    assert "http://127.0.0.1:9" in result.errors[0]
