@@ -13,6 +13,7 @@ a misspelt key is refused at load with the file, the field path, the valid names
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -164,12 +165,27 @@ class QualityConfig(_Strict):
 class ModelConfig(_Strict):
     """The monitored model: its task and the feature schema logged predictions must follow."""
 
-    name: str = Field("model", min_length=1)
+    name: str = Field(
+        "model",
+        min_length=1,
+        max_length=200,
+        description="The registered model's name: letters, digits, '_', '.', '-'",
+    )
     task: Literal["binary", "regression"] = "binary"
     threshold: float = Field(0.5, ge=0, le=1, description="Score at or above it predicts 1")
     features: dict[str, FeatureType] = Field(
         default_factory=dict, description="Feature schema (default: the reference profile's)"
     )
+
+    @field_validator("name")
+    @classmethod
+    def _registry_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", value):
+            raise ValueError(
+                "expected a name of letters, digits, '_', '.' and '-' (it names the model in "
+                "the MLflow registry), starting with a letter or digit"
+            )
+        return value
 
 
 class LogConfig(_Strict):

@@ -231,5 +231,7 @@ def test_configuration_refusals_name_the_field() -> None:
         parse_config({"retrain": {"gate": {"floors": {"auc": 0.7}}}})
     with pytest.raises(ConfigError, match=r"retrain.trainer: expected 'builtin' or an entry point"):
         parse_config({"retrain": {"trainer": "not an entry point"}})
+    with pytest.raises(ConfigError, match=r"model.name: expected a name of letters"):
+        parse_config({"model": {"name": "churn' or name != '"}})
     with pytest.raises(ConfigError, match=r"retrain.holdout"):
         parse_config({"retrain": {"holdout": 0.95}})

@@ -185,7 +185,7 @@ def register(
         decision="register",
         reason=reason,
         trainer=("import" if model_uri else config.retrain.trainer),
-        training_data=data_path,
+        training_data=None if model_uri else data_path,  # imported: the data is a reference
     )
     role = {TAGS["role"]: "register", TAGS["decision"]: "register"}
     with (
@@ -310,6 +310,8 @@ def retrain(
             )
     parent, champion = _champion(registry)
     now = now or datetime.now(UTC)
+    if now.tzinfo is None:  # a naive time is taken as UTC, like the log's timestamps
+        now = now.replace(tzinfo=UTC)
     engine = engine or _Engine.create(config.engine)
     training_source = (
         _training_source(registry, parent, engine)
