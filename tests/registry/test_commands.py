@@ -118,6 +118,23 @@ def test_manual_retrain_prints_the_comparison(deployed: dict) -> None:
     assert "roc_auc region=" in out  # the segments with enough rows
 
 
+def test_blending_with_the_original_training_data(deployed: dict) -> None:
+    import yaml
+
+    from driftpilot.config import parse_config
+    from driftpilot.retrain.pipeline import retrain
+    from driftpilot.workspace import Workspace
+
+    data = yaml.safe_load(CHURN_CONFIG)
+    data["retrain"]["blend"] = {"source": "training", "share": 0.5}
+    space = Workspace(deployed["root"], parse_config(data))
+    result = retrain(space, reason="blend", now=deployed["closes"][9])
+    # 6,000 labeled rows of week 8 in the window: as many rows again from the training month
+    assert result.training["blended"] == 6000
+    assert result.training["train"] == 6000 + 4080
+    assert result.version.tag("training_data") == str(deployed["data"].resolve())
+
+
 def test_metrics_command_lists_window_values(deployed: dict) -> None:
     root = str(deployed["root"])
     code, out = _cli("metrics", "-w", root, "--metric", "performance.*", "--format", "json")

@@ -242,3 +242,9 @@ def test_an_unreachable_server_never_stops_the_policy_cycle(churn: Deployment) -
     assert len(result.errors) == 1
     assert result.errors[0].startswith("window metrics were not logged to MLflow: ")
     assert "http://127.0.0.1:9" in result.errors[0]
+
+
+def test_blending_with_training_data_that_was_not_recorded_is_refused(churn: Deployment) -> None:
+    space = _with(churn.workspace, "retrain: {blend: {source: training, share: 0.3}}")
+    with pytest.raises(ConfigError, match=r"retrain.blend.source: .*\(not recorded\)"):
+        retrain(space, now=churn.closes[9])

@@ -327,6 +327,8 @@ def retrain(
         reason=reason or "manual retrain",
         parent=parent,
         trainer=config.retrain.trainer,
+        # the original training data stays reachable for blending after this one is promoted
+        training_data=registry.version(parent).tag("training_data"),
     )
     run_tags = {TAGS["role"]: "train", TAGS["decision"]: decision or "manual"}
     name = f"retrain {decision}" if decision else "retrain (manual)"
