@@ -170,7 +170,7 @@ class Registry:
             field="registry.tracking_uri",
             hint="check that the tracking server is up and reachable (or unset "
             "registry.tracking_uri / MLFLOW_TRACKING_URI for the workspace's own store); "
-            "no alias was moved",
+            "nothing after this step was done, and aliases move last",
         )
 
     def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -273,9 +273,9 @@ class Registry:
         old = self.alias("champion")
         if old == str(version):
             return old
+        self.set_alias("champion", version)  # the move that matters first
         if old is not None:
             self.set_alias("previous", old)
-        self.set_alias("champion", version)
         if self.alias("challenger") == str(version):
             self.delete_alias("challenger")
         return old
