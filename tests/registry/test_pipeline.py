@@ -248,3 +248,24 @@ def test_blending_with_training_data_that_was_not_recorded_is_refused(churn: Dep
     space = _with(churn.workspace, "retrain: {blend: {source: training, share: 0.3}}")
     with pytest.raises(ConfigError, match=r"retrain.blend.source: .*\(not recorded\)"):
         retrain(space, now=churn.closes[9])
+
+
+def test_mlflow_itself_serves_a_version_with_driftpilots_scores(churn: Deployment) -> None:
+    """`mlflow models predict` (the code path of `mlflow models serve`) takes the raw rows
+    driftpilot logs and answers the same probabilities driftpilot computes."""
+    import os
+
+    registry = Registry(churn.workspace)
+    rows = churn.scenario.week(5).head(5).drop(columns=["churn", "customer_id", "timestamp"])
+    request = churn.workspace.root / "request.json"
+    request.write_text(
+        json.dumps({"dataframe_records": json.loads(rows.to_json(orient="records"))})
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "mlflow", "models", "predict", "-m", "models:/churn/1",
+         "-i", str(request), "-t", "json", "--env-manager", "local"],
+        capture_output=True, text=True, timeout=180, check=True,
+        env={**os.environ, "MLFLOW_TRACKING_URI": registry.uri},
+    )  # fmt: skip
+    answered = json.loads(out.stdout.strip().splitlines()[-1])["predictions"]
+    assert answered == pytest.approx(registry.load("1").score(rows).tolist())

@@ -483,35 +483,51 @@ def load_model_dir(path: Path) -> tuple[Any, str]:
     return mlflow.pyfunc.load_model(str(path)), "pyfunc"
 
 
-def save_model_dir(model: Any, path: Path) -> str:
-    """Save ``model`` as an MLflow model folder with the flavor its type calls for."""
+def save_model_dir(
+    model: Any, path: Path, *, features: Mapping[str, FeatureType], task: str
+) -> str:
+    """Save ``model`` as an MLflow model folder with the flavor its type calls for; xgboost and
+    sklearn models also get driftpilot's ``python_function`` flavor (see :mod:`.pyfunc`)."""
     from importlib.metadata import version
 
     import mlflow.pyfunc
+    from mlflow.models import Model
+
+    from driftpilot.registry.pyfunc import SPEC_FILE
 
     module = type(model).__module__.split(".")[0]
+    ours = f"driftpilot=={version('driftpilot')}"
     if module == "xgboost":
         import mlflow.xgboost
 
-        mlflow.xgboost.save_model(
-            model, str(path), pip_requirements=[f"xgboost=={version('xgboost')}"]
-        )
-        return "xgboost"
-    if module == "sklearn" or (hasattr(model, "get_params") and hasattr(model, "fit")):
+        requirements = [f"xgboost=={version('xgboost')}", ours]
+        mlflow.xgboost.save_model(model, str(path), pip_requirements=requirements)
+        flavor = "xgboost"
+    elif module == "sklearn" or (hasattr(model, "get_params") and hasattr(model, "fit")):
         import mlflow.sklearn
 
-        requirement = f"scikit-learn=={version('scikit-learn')}"
-        mlflow.sklearn.save_model(model, str(path), pip_requirements=[requirement])
-        return "sklearn"
-    if isinstance(model, mlflow.pyfunc.PythonModel):
+        requirements = [f"scikit-learn=={version('scikit-learn')}", ours]
+        mlflow.sklearn.save_model(model, str(path), pip_requirements=requirements)
+        flavor = "sklearn"
+    elif isinstance(model, mlflow.pyfunc.PythonModel):
         mlflow.pyfunc.save_model(str(path), python_model=model, pip_requirements=["pandas"])
         return "pyfunc"
-    raise TrainingError(
-        f"the trainer returned a {type(model).__module__}.{type(model).__name__}, which "
-        "driftpilot cannot log",
-        field="retrain.trainer",
-        hint="return an XGBoost model, a scikit-learn estimator or an mlflow.pyfunc.PythonModel",
-    )
+    else:
+        raise TrainingError(
+            f"the trainer returned a {type(model).__module__}.{type(model).__name__}, which "
+            "driftpilot cannot log",
+            field="retrain.trainer",
+            hint="return an XGBoost model, a scikit-learn estimator or an "
+            "mlflow.pyfunc.PythonModel",
+        )
+    spec = {"features": {k: str(v) for k, v in features.items()}, "task": task}
+    (path / SPEC_FILE).write_text(json.dumps(spec), encoding="utf-8")
+    described = Model.load(str(path / "MLmodel"))
+    env = described.flavors.get("python_function", {}).get("env")
+    described.flavors.pop("python_function", None)
+    mlflow.pyfunc.add_to_model(described, loader_module="driftpilot.registry.pyfunc", env=env)
+    described.save(str(path / "MLmodel"))
+    return flavor
 
 
 def _also(decision: str) -> str:

@@ -200,7 +200,7 @@ def register(
             metrics: dict[str, float] = {}
         else:
             model, params, metrics = _train(workspace, training)
-            save_model_dir(model, model_dir)
+            save_model_dir(model, model_dir, features=features, task=config.model.task)
             holdout = training.holdout
         from driftpilot.retrain.frame import model_frame
 
@@ -339,7 +339,7 @@ def retrain(
         registry.log_values(run_id, tags={TAGS["reason"]: tags[TAGS["reason"]]})
         model, params, metrics = _train(workspace, data)
         model_dir = Path(tmp) / "model"
-        save_model_dir(model, model_dir)
+        save_model_dir(model, model_dir, features=champion.features, task=config.model.task)
         frame = model_frame(data.holdout, champion.features)
         candidate = score_model(model, frame, config.model.task, who="the candidate")
         current = champion.score(data.holdout)
