@@ -17,6 +17,7 @@ from driftpilot.cli import (
     _fail,
     open_workspace,
 )
+from driftpilot.errors import DriftpilotError
 
 if TYPE_CHECKING:
     from driftpilot.retrain.pipeline import RetrainResult
@@ -28,12 +29,6 @@ models_app = typer.Typer(
     no_args_is_help=False,
     invoke_without_command=True,
 )
-
-
-def _errors() -> tuple[type[BaseException], ...]:
-    from driftpilot.errors import DriftpilotError
-
-    return (DriftpilotError,)
 
 
 def _print_result(result: RetrainResult, output_format: OutputFormat) -> None:
@@ -115,8 +110,8 @@ def register(
             force=force,
             data_path=str(data.resolve()) if data else None,
         )
-    except _errors() as exc:
-        _fail(exc)  # type: ignore[arg-type]
+    except DriftpilotError as exc:
+        _fail(exc)
     _print_result(result, output_format)
     if result.alias is None:
         raise typer.Exit(1)
@@ -152,8 +147,8 @@ def retrain(
         decision_id = find_decision(space, decision)["id"] if decision else None
         now = _instant(as_of) if as_of else None
         result = run_retrain(space, decision=decision_id, reason=reason, force=force, now=now)
-    except _errors() as exc:
-        _fail(exc)  # type: ignore[arg-type]
+    except DriftpilotError as exc:
+        _fail(exc)
     _print_result(result, output_format)
     if not result.existing and result.alias is None:
         raise typer.Exit(1)
@@ -175,8 +170,8 @@ def models(
         registry = Registry(open_workspace(workspace, config))
         versions = registry.versions()
         aliases = registry.aliases()
-    except _errors() as exc:
-        _fail(exc)  # type: ignore[arg-type]
+    except DriftpilotError as exc:
+        _fail(exc)
     by_version: dict[str, list[str]] = {}
     for alias, version in aliases.items():
         by_version.setdefault(version, []).append(alias)
@@ -226,8 +221,8 @@ def promote(
         from driftpilot.retrain.pipeline import promote_version
 
         old = promote_version(open_workspace(workspace, config), version)
-    except _errors() as exc:
-        _fail(exc)  # type: ignore[arg-type]
+    except DriftpilotError as exc:
+        _fail(exc)
     typer.echo(f"champion: version {version}" + (f" (previous: version {old})" if old else ""))
 
 
@@ -261,8 +256,8 @@ def metrics(
                 hint="name a version with --version, or register a model",
             )
         found = read_metrics(registry, chosen)
-    except _errors() as exc:
-        _fail(exc)  # type: ignore[arg-type]
+    except DriftpilotError as exc:
+        _fail(exc)
     if name:
         found = {k: v for k, v in found.items() if fnmatch.fnmatch(k, name)}
     if output_format is OutputFormat.json:
