@@ -150,7 +150,8 @@ def retrain(
     except DriftpilotError as exc:
         _fail(exc)
     _print_result(result, output_format)
-    if not result.existing and result.alias is None:
+    passed = result.version.tag("gate") == "passed" if result.existing else result.alias
+    if not passed:
         raise typer.Exit(1)
 
 
@@ -255,6 +256,7 @@ def metrics(
                 field="--version",
                 hint="name a version with --version, or register a model",
             )
+        registry.version(chosen)  # an unknown version is an error, not an empty list
         found = read_metrics(registry, chosen)
     except DriftpilotError as exc:
         _fail(exc)

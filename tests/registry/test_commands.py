@@ -149,7 +149,8 @@ def test_metrics_command_lists_window_values(deployed: dict) -> None:
     assert "w5" in out
     assert "w2" not in out  # --last 3 of steps 0–5
     code, out = _cli("metrics", "-w", root, "--version", "99")
-    assert "no monitoring metrics for version 99" in out
+    assert code == 3
+    assert "has no version '99'" in out
 
 
 def test_a_recomputed_window_logs_a_new_revision_that_reads_back_as_latest(

@@ -86,7 +86,6 @@ def _model_effects(
     retrain: bool,
 ) -> None:
     """Window metrics to MLflow, then the retrains the policy asks for."""
-    from driftpilot.errors import DriftpilotError
     from driftpilot.monitor.report import history
     from driftpilot.policy.act import retrain_requests
     from driftpilot.policy.store import sent_rows
@@ -99,18 +98,16 @@ def _model_effects(
         champion = registry.alias("champion")
         if result.monitor.computed:
             log_windows(registry, history(workspace), result.monitor.computed, champion=champion)
-    except DriftpilotError as exc:
-        result.errors.append(f"window metrics were not logged to MLflow: {exc}")
-        log.warning("%s", result.errors[-1])
+    except Exception as exc:  # MLflow down or broken must not stop the cycle's other effects
+        _effect_failed(result, f"window metrics were not logged to MLflow: {exc}")
         return
     if not retrain or champion is None:
         return
     requests = retrain_requests(result.outcome, sent_rows(workspace))
     try:
         pending = [d for d in requests if registry.find_decision(d.id) is None]
-    except DriftpilotError as exc:
-        result.errors.append(f"retrains were not checked: {exc}")
-        log.warning("%s", result.errors[-1])
+    except Exception as exc:  # as above
+        _effect_failed(result, f"retrains were not checked: {exc}")
         return
     if not pending:
         return
@@ -119,15 +116,25 @@ def _model_effects(
     reason = "; ".join(f"{d.rule}: {d.summary}" for d in pending)[:500]
     try:
         done = run_retrain(workspace, decision=first.id, now=now, engine=engine, reason=reason)
-        for other in pending[1:]:
-            registry.link_decision(done.version.version, other.id)
-    except DriftpilotError as exc:
+    except Exception as exc:  # a trainer's or MLflow's failure is reported, not raised
         rules = ", ".join(f"{d.rule} ({d.id})" for d in pending)
-        result.errors.append(f"retrain for {rules} failed: {exc}")
-        log.warning("%s", result.errors[-1])
-    else:
-        if not done.existing:
-            result.retrains.append(done)
+        _effect_failed(result, f"retrain for {rules} failed: {exc}")
+        return
+    if not done.existing:
+        result.retrains.append(done)
+    for other in pending[1:]:
+        try:
+            registry.link_decision(done.version.version, other.id)
+        except Exception as exc:  # the retrain stands; the link is tried again next cycle
+            _effect_failed(
+                result,
+                f"version {done.version.version} was not linked to decision {other.id}: {exc}",
+            )
+
+
+def _effect_failed(result: CycleResult, message: str) -> None:
+    result.errors.append(message)
+    log.warning("%s", message)
 
 
 def next_close(now: datetime, unit: str) -> datetime | None:
@@ -192,8 +199,10 @@ def run_schedule(
                 wait = _wait_seconds(workspace, clock())
                 log.info(
                     "cycle done: %d windows computed, level %s; next in %.0f s",
-                    len(result.monitor.computed), result.outcome.level, wait,
-                )  # fmt: skip
+                    len(result.monitor.computed),
+                    result.outcome.level,
+                    wait,
+                )
                 if on_cycle is not None:
                     on_cycle(result)
             if cycles is not None and attempts >= cycles:

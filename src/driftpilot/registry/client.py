@@ -157,9 +157,12 @@ class Registry:
                     os.environ[key] = value
             for noisy in ("mlflow.utils.environment", "mlflow.store.db.utils", "alembic"):
                 logging.getLogger(noisy).setLevel(logging.ERROR)
-            from mlflow import MlflowClient
+            try:
+                from mlflow import MlflowClient
 
-            self._client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+                self._client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+            except Exception as exc:  # an unknown scheme, a database driver not installed
+                raise self.error("open the tracking store", exc) from exc
         return self._client
 
     def error(self, what: str, exc: BaseException) -> RegistryError:
@@ -237,11 +240,22 @@ class Registry:
         return sorted(out, key=lambda v: int(v.version))
 
     def version(self, version: str) -> VersionInfo:
-        return _info(
-            self.call(
+        found = None
+        if str(version).isdigit():
+            found = self._missing(
                 f"read version {version}", self.client.get_model_version, self.name, str(version)
             )
-        )
+        if found is None:
+            from driftpilot.errors import ConfigError
+
+            known = [v.version for v in self.versions()]
+            raise ConfigError(
+                f"model {self.name!r} has no version {version!r}; it has "
+                f"{', '.join(known) if known else 'none yet'}",
+                field="version",
+                hint="`driftpilot models` lists the versions",
+            )
+        return _info(found)
 
     def alias(self, alias: str) -> str | None:
         """The version an alias points at (None when unset or no model exists)."""
@@ -269,21 +283,36 @@ class Registry:
             )
 
     def promote(self, version: str) -> str | None:
-        """``version`` becomes ``champion``; the old champion becomes ``previous``."""
+        """``version`` becomes ``champion``; the old champion becomes ``previous``. When a step
+        fails, the aliases are put back as they were (best effort) and the error raised."""
         old = self.alias("champion")
         if old == str(version):
             return old
-        self.set_alias("champion", version)  # the move that matters first
-        if old is not None:
-            self.set_alias("previous", old)
-        if self.alias("challenger") == str(version):
-            self.delete_alias("challenger")
+        before = {a: self.alias(a) for a in ("previous", "challenger")}
+        try:
+            self.set_alias("champion", version)
+            if old is not None:
+                self.set_alias("previous", old)
+            if before["challenger"] == str(version):
+                self.delete_alias("challenger")
+        except Exception:
+            self.restore({"champion": old, **before})
+            raise
         return old
+
+    def restore(self, aliases: Mapping[str, str | None]) -> None:
+        """Point each alias back where it was (None: unset); failures are ignored."""
+        for alias, target in aliases.items():
+            with suppress(Exception):
+                if target is None:
+                    self.delete_alias(alias)
+                else:
+                    self.set_alias(alias, target)
 
     def find_decision(self, decision: str) -> VersionInfo | None:
         """The version a retrain for ``decision`` created (or was linked to), if any."""
         found: list[Any] = []
-        for key, value in ((TAGS["decision"], _quote(decision)), (_also(decision), "true")):
+        for key, value in ((TAGS["decision"], decision), (_also(decision), "true")):
             found += self.call(
                 "search versions",
                 self.client.search_model_versions,
@@ -310,7 +339,7 @@ class Registry:
             "search runs",
             self.client.search_runs,
             [self.experiment_id()],
-            f"tags.`{key}` = '{_quote(decision)}' and attributes.status = 'FAILED'",
+            f"tags.`{key}` = '{decision}' and attributes.status = 'FAILED'",
         )
         return len(runs)
 
@@ -443,6 +472,13 @@ class Registry:
     def load(self, version: str) -> LoadedModel:
         """Load a version's model and feature schema; unreadable artifacts are a RegistryError."""
         info = self.version(version)
+        if info.tag("decision") is None:
+            raise RegistryError(
+                f"version {version} of {self.name!r} was not registered by driftpilot (it has no "
+                "driftpilot.decision tag, so no feature schema or reference travels with it)",
+                field="version",
+                hint="import the model with `driftpilot register --model-uri models:/NAME/V`",
+            )
         with tempfile.TemporaryDirectory(prefix="driftpilot-load-") as tmp:
             features_file = self.download(info, "driftpilot/features.json", Path(tmp))
             model_dir = self.download(info, "model", Path(tmp))
@@ -532,10 +568,6 @@ def save_model_dir(
 
 def _also(decision: str) -> str:
     return f"driftpilot.also.{re.sub(r'[^A-Za-z0-9_-]', '_', decision)}"
-
-
-def _quote(text: str) -> str:
-    return text.replace("'", "")
 
 
 def _info(found: Any) -> VersionInfo:

@@ -17,6 +17,7 @@ a name become ``_``.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MetricPoint", "log_windows", "monitoring_run", "read_metrics", "window_values"]
 
+log = logging.getLogger("driftpilot.registry")
 _UNSAFE = re.compile(r"[^\w\-. /]")
 _METRICS = (
     "accuracy",
@@ -126,9 +128,12 @@ def log_windows(
     known = {v.version for v in registry.versions()}
     index = {r.window_key: i for i, r in enumerate(history)}
     by_version: dict[str, list[WindowReport]] = {}
+    unknown: set[str] = set()
     for report in computed:
         version = serving_version(report) or champion
-        if version is not None and version in known and report.window_key in index:
+        if version is not None and version not in known:
+            unknown.add(version)
+        elif version is not None and report.window_key in index:
             by_version.setdefault(version, []).append(report)
     logged: dict[str, int] = {}
     for version, reports in by_version.items():
@@ -143,7 +148,7 @@ def log_windows(
             step = index[report.window_key]
             revision = revisions.get(step, -1) + 1
             end = report.window_end or report.computed_at
-            stamp = int(end.timestamp() * 1000) + min(revision, 999)
+            stamp = int(end.timestamp() * 1000) + revision
             values = {**window_values(report), "revision": float(revision)}
             metrics.extend(Metric(k, v, stamp, step) for k, v in values.items())
         for start in range(0, len(metrics), 1000):  # MLflow takes 1,000 metrics per batch
@@ -153,7 +158,14 @@ def log_windows(
                 run_id,
                 metrics=metrics[start : start + 1000],
             )
+        # a monitoring run is ended after each batch (MLflow accepts later batches all the same),
+        # so none stays RUNNING in the UI
+        registry.call("end the monitoring run", registry.client.set_terminated, run_id, "FINISHED")
         logged[version] = len(metrics)
+    if unknown:
+        log.warning(
+            "window metrics of versions %s not logged: not in the registry", sorted(unknown)
+        )
     return logged
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from driftpilot.errors import DataError, SchemaError
+from driftpilot.errors import ConfigError, DataError, SchemaError
 from driftpilot.schema import FeatureType
 
 if TYPE_CHECKING:
@@ -175,7 +175,16 @@ def from_log(
     start = now - timedelta(days=settings.days)
     table = labeled_predictions(engine, workspace)
     table = table.filter(table.label.notnull() & (table.timestamp <= ibis.literal(now)))
-    keep = [ROW_KEY, TIME, LABEL, *features]
+    segments = [c for c in config.monitor.segments if c not in features]
+    absent = [c for c in segments if c not in table.columns]
+    if absent:
+        raise ConfigError(
+            f"monitor.segments names {absent}, which the prediction log does not hold, so the "
+            "gate could not check them",
+            field="monitor.segments",
+            hint="segment by a feature or a logged column such as model_version or route",
+        )
+    keep = [ROW_KEY, TIME, LABEL, *features, *segments]
     blend = settings.blend
     with_older = blend.share > 0 and blend.source == "history"
     if not with_older:
@@ -196,6 +205,8 @@ def from_log(
                 hint="register the champion with --data, or blend with source: history",
             )
         original = _from_frame(training_source, config, features)
+        # rows of the original data inside the window could be the very rows held out
+        original = original[original[TIME] < pd.Timestamp(start)]
         older = _older_sample(original, len(recent), blend.share, settings.seed)
     where = f"the log's last {settings.days:g} days (since {start:%Y-%m-%d %H:%M} UTC)"
     return _checked(

@@ -18,6 +18,7 @@ retrain
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
     from driftpilot.workspace import Workspace
 
 __all__ = ["RetrainResult", "promote_version", "register", "retrain"]
+
+_DECISION = re.compile(r"[A-Za-z0-9_.\-]{1,100}")
 
 
 @dataclass
@@ -297,9 +300,15 @@ def retrain(
     config = workspace.config
     registry = Registry(workspace)
     if decision is not None:
+        if not _DECISION.fullmatch(decision) or decision in ("manual", "register"):
+            raise ConfigError(
+                f"expected a decision id (letters, digits, '_', '.', '-'), got {decision!r}",
+                field="decision",
+                hint="`driftpilot check` prints the ids; 'manual' and 'register' are reserved",
+            )
         done = registry.find_decision(decision)
         if done is not None:
-            return RetrainResult(done, None, done.tag("parent"), None, existing=True)
+            return _finish_existing(registry, done)
         failed = registry.failed_runs(decision)
         if failed >= config.retrain.max_attempts and not force:
             raise TrainingError(
@@ -375,6 +384,22 @@ def retrain(
     return RetrainResult(version, gate, parent, alias, training=_summary(data))
 
 
+def _finish_existing(registry: Registry, done: VersionInfo) -> RetrainResult:
+    """A version trained earlier for the same decision. If it passed the gate against the
+    champion still serving but its alias was never set (MLflow failed in between), set it now."""
+    alias = next((a for a, v in registry.aliases().items() if v == done.version), None)
+    parent = done.tag("parent")
+    if (
+        alias is None
+        and done.tag("gate") == "passed"
+        and parent is not None
+        and registry.alias("champion") == parent
+    ):
+        registry.set_alias("challenger", done.version)
+        alias = "challenger"
+    return RetrainResult(done, None, parent, alias, existing=True)
+
+
 def _training_source(registry: Registry, version: str, engine: Engine) -> pd.DataFrame:
     path = registry.version(version).tag("training_data")
     if not path or not Path(path).exists():
@@ -399,6 +424,11 @@ def promote_version(workspace: Workspace, version: str) -> str | None:
     registry.load(version)  # an unreadable model is refused before any alias moves
     with tempfile.TemporaryDirectory(prefix="driftpilot-ref-") as tmp:
         profile = Profile.load(registry.reference_file(version, Path(tmp)))
+        before = {a: registry.alias(a) for a in ("champion", "previous", "challenger")}
         old = registry.promote(version)
-        profile.save(workspace.reference_path)
+        try:
+            profile.save(workspace.reference_path)  # atomic: a reader sees old or new
+        except Exception:
+            registry.restore(before)
+            raise
     return old

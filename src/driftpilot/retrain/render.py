@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from driftpilot.retrain.config import LOWER_IS_BETTER
+
 if TYPE_CHECKING:
     from driftpilot.retrain.pipeline import RetrainResult
 
@@ -20,14 +22,15 @@ def comparison_table(result: RetrainResult) -> Any:
         "metric",
         f"champion v{result.champion}",
         f"candidate v{result.version.version}",
-        "change",
+        "better by",
     ):
         table.add_column(column, justify="left" if column == "metric" else "right")
     if gate is None:
         return table
     for name, value in gate.candidate.items():
         before = (gate.champion or {}).get(name)
-        change = "" if before is None or value is None else f"{value - before:+.4f}"
+        sign = -1 if name in LOWER_IS_BETTER else 1  # positive is better, as for segments
+        change = "" if before is None or value is None else f"{sign * (value - before):+.4f}"
         table.add_row(name, _num(before), _num(value), change)
     for check in gate.segments:
         flag = "" if check.ok else " ✘"

@@ -28,7 +28,8 @@ Example ``trainers.py`` in the user's project::
 from __future__ import annotations
 
 import importlib
-import sys
+import importlib.util
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,10 +115,21 @@ def load_trainer(entry_point: str, *, root: Path | None = None) -> Callable[[Tra
     if entry_point == "builtin":
         return builtin_xgboost
     module_name, _, name = entry_point.partition(":")
-    if root is not None and str(root) not in sys.path:
-        sys.path.insert(0, str(root))
+    local = root / (module_name.replace(".", "/") + ".py") if root is not None else None
     try:
-        module = importlib.import_module(module_name)
+        if local is not None and local.is_file():
+            # loaded from the workspace's file each time, under a name of its own: an edited
+            # trainer is picked up by a long-running scheduler, and two workspaces never share
+            # a module
+            spec = importlib.util.spec_from_file_location(
+                f"driftpilot_trainer_{abs(hash(str(local)))}", local
+            )
+            if spec is None or spec.loader is None:
+                raise ImportError(f"cannot load {local}")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(module_name)
     except Exception as exc:  # an import error or the module's own failure at import
         raise ConfigError(
             f"cannot import the trainer module {module_name!r}: {type(exc).__name__}: {exc}",
@@ -147,6 +159,17 @@ def run_trainer(trainer: Callable[[TrainingData], Any], data: TrainingData, name
             hint="fix the trainer; no model was registered and no alias moved",
         ) from exc
     trained = out if isinstance(out, Trained) else Trained(out)
+    bad = {
+        k: v
+        for k, v in trained.metrics.items()
+        if not isinstance(v, int | float) or not math.isfinite(v)
+    }
+    if bad:
+        raise TrainingError(
+            f"the trainer {name!r} returned metrics that are not finite numbers: {bad}",
+            field="retrain.trainer",
+            hint="Trained.metrics maps names to numbers",
+        )
     if trained.model is None:
         raise TrainingError(
             f"the trainer {name!r} returned no model",
