@@ -80,3 +80,14 @@ def test_a_segment_the_log_does_not_hold_is_refused(churn: Deployment) -> None:
 def test_trainer_metrics_must_be_numbers() -> None:
     with pytest.raises(TrainingError, match="not finite numbers"):
         run_trainer(lambda data: Trained(object(), metrics={"x": None}), None, "t")  # type: ignore[arg-type, dict-item]
+
+
+def test_a_registered_model_scores_an_unseen_level_as_missing(churn: Deployment) -> None:
+    model = Registry(churn.workspace).load("1")
+    assert model.levels is not None
+    assert "region" in model.levels
+    rows = churn.scenario.week(5).head(2)
+    unseen = rows.assign(region=["atlantis", "south"])
+    missing = rows.assign(region=[None, "south"])
+    assert model.score(unseen).tolist() == model.score(missing).tolist()
+    assert len(model.score(rows.head(1).assign(region=[None]))) == 1  # one request, no region

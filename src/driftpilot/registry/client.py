@@ -119,14 +119,14 @@ class LoadedModel:
     flavor: str
     features: dict[str, FeatureType]
     task: str
+    levels: dict[str, list[str]] | None = None  # training levels of categorical features
 
     def score(self, frame: pd.DataFrame) -> NDArray[np.float64]:
         from driftpilot.retrain.frame import model_frame
         from driftpilot.retrain.trainers import score_model
 
-        return score_model(
-            self.model, model_frame(frame, self.features), self.task, who=f"version {self.version}"
-        )
+        typed = model_frame(frame, self.features, self.levels)
+        return score_model(self.model, typed, self.task, who=f"version {self.version}")
 
 
 class Registry:
@@ -488,6 +488,10 @@ class Registry:
                     for k, v in json.loads(features_file.read_text("utf-8")).items()
                 }
                 model, flavor = load_model_dir(model_dir)
+                spec = model_dir / "driftpilot.json"
+                levels = (
+                    json.loads(spec.read_text("utf-8")).get("levels") if spec.is_file() else None
+                )
             except Exception as exc:  # a corrupt or foreign artifact, whatever the library says
                 raise RegistryError(
                     f"the model of version {version} of {self.name!r} cannot be loaded: "
@@ -495,7 +499,8 @@ class Registry:
                     hint="its artifacts are damaged or incomplete; register a new version or "
                     "point the alias at another one (no alias was moved)",
                 ) from exc
-        return LoadedModel(str(version), model, flavor, features, self.workspace.config.model.task)
+        task = self.workspace.config.model.task
+        return LoadedModel(str(version), model, flavor, features, task, levels or None)
 
     def reference_file(self, version: str, dst: Path) -> Path:
         return self.download(self.version(version), "driftpilot/reference.json", dst)
@@ -520,7 +525,12 @@ def load_model_dir(path: Path) -> tuple[Any, str]:
 
 
 def save_model_dir(
-    model: Any, path: Path, *, features: Mapping[str, FeatureType], task: str
+    model: Any,
+    path: Path,
+    *,
+    features: Mapping[str, FeatureType],
+    task: str,
+    levels: Mapping[str, list[str]] | None = None,
 ) -> str:
     """Save ``model`` as an MLflow model folder with the flavor its type calls for; xgboost and
     sklearn models also get driftpilot's ``python_function`` flavor (see :mod:`.pyfunc`)."""
@@ -556,7 +566,11 @@ def save_model_dir(
             hint="return an XGBoost model, a scikit-learn estimator or an "
             "mlflow.pyfunc.PythonModel",
         )
-    spec = {"features": {k: str(v) for k, v in features.items()}, "task": task}
+    spec = {
+        "features": {k: str(v) for k, v in features.items()},
+        "task": task,
+        "levels": dict(levels or {}),
+    }
     (path / SPEC_FILE).write_text(json.dumps(spec), encoding="utf-8")
     described = Model.load(str(path / "MLmodel"))
     env = described.flavors.get("python_function", {}).get("env")

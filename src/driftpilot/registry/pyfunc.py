@@ -22,8 +22,10 @@ SPEC_FILE = "driftpilot.json"
 class DriftpilotPyfunc:
     """Scores raw feature rows with driftpilot's typing (:func:`model_frame`)."""
 
-    def __init__(self, model: Any, features: dict[str, Any], task: str) -> None:
-        self.model, self.features, self.task = model, features, task
+    def __init__(
+        self, model: Any, features: dict[str, Any], task: str, levels: dict[str, list[str]]
+    ) -> None:
+        self.model, self.features, self.task, self.levels = model, features, task, levels
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         import pandas as pd
@@ -32,7 +34,8 @@ class DriftpilotPyfunc:
         from driftpilot.retrain.trainers import score_model
 
         frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
-        return score_model(self.model, model_frame(frame, self.features), self.task, who="model")
+        typed = model_frame(frame, self.features, self.levels or None)
+        return score_model(self.model, typed, self.task, who="model")
 
 
 def _load_pyfunc(path: str) -> DriftpilotPyfunc:
@@ -43,4 +46,4 @@ def _load_pyfunc(path: str) -> DriftpilotPyfunc:
     spec = json.loads((folder / SPEC_FILE).read_text(encoding="utf-8"))
     model, _ = load_model_dir(folder)
     features = {name: FeatureType(kind) for name, kind in spec["features"].items()}
-    return DriftpilotPyfunc(model, features, spec["task"])
+    return DriftpilotPyfunc(model, features, spec["task"], spec.get("levels") or {})

@@ -68,14 +68,14 @@ class RegistryConfig(_Strict):
 
 
 class BlendConfig(_Strict):
-    """Older rows mixed into the training set, as a share of it."""
+    """Older rows mixed into the training set: ``share`` of (window rows + older rows)."""
 
     source: Literal["history", "training"] = Field(
         "history",
         description="history: labeled production rows older than the window; training: the "
         "data the champion was trained on (recorded at registration)",
     )
-    share: float = Field(0.0, ge=0, lt=1, description="Share of the training set from source")
+    share: float = Field(0.0, ge=0, lt=1, description="Older rows' share of window plus older rows")
 
 
 class GateConfig(_Strict):

@@ -62,7 +62,10 @@ class TrainingSet:
             ("holdout", self.holdout),
         ):
             digest.update(name.encode())
-            hashed = pd.util.hash_pandas_object(part[[ROW_KEY, LABEL]], index=False)
+            keys = pd.DataFrame(
+                {ROW_KEY: part[ROW_KEY].astype(str), LABEL: part[LABEL].astype("float64")}
+            )  # the same rows and labels print the same, whatever their dtypes
+            hashed = pd.util.hash_pandas_object(keys, index=False)
             digest.update(np.sort(hashed.to_numpy()).tobytes())
         return digest.hexdigest()
 
@@ -98,9 +101,9 @@ def split_by_time(
     ([0, 1, 2, 3, 4, 5], [6, 7], [8, 9])
     """
     ordered = window.sort_values([TIME, ROW_KEY], kind="stable").reset_index(drop=True)
-    n_hold = max(1, math.ceil(holdout * len(ordered)))
+    n_hold = max(1, math.ceil(round(holdout * len(ordered), 9)))  # 0.07 * 100 is 7.000…01
     rest, held = ordered.iloc[: len(ordered) - n_hold], ordered.iloc[len(ordered) - n_hold :]
-    n_valid = max(1, math.ceil(validation * len(rest)))
+    n_valid = max(1, math.ceil(round(validation * len(rest), 9)))
     train, valid = rest.iloc[: len(rest) - n_valid], rest.iloc[len(rest) - n_valid :]
     if older is not None and len(older):
         train = pd.concat([older, train], ignore_index=True)
@@ -148,7 +151,7 @@ def _checked(
 
 
 def _older_sample(older: pd.DataFrame, window_rows: int, share: float, seed: int) -> pd.DataFrame:
-    """Rows of ``older`` making ``share`` of the final training set (all of them if fewer)."""
+    """Rows of ``older`` making ``share`` of window plus older rows (all of them if fewer)."""
     if share <= 0 or older.empty:
         return older.iloc[0:0]
     wanted = round(share / (1 - share) * window_rows)
@@ -226,7 +229,16 @@ def _from_frame(
             hint="set columns.target in driftpilot.yaml to the label column",
         )
     out = pd.DataFrame({name: data[name] for name in features if name in data.columns})
-    out[LABEL] = pd.to_numeric(data[columns.target], errors="coerce")
+    target = data[columns.target]
+    out[LABEL] = pd.to_numeric(target, errors="coerce")
+    text = out[LABEL].isna() & target.notna()
+    if text.any():
+        raise DataError(
+            f"labels must be numbers (0 or 1 for a binary model); {columns.target!r} holds "
+            f"{sorted(set(map(str, target[text])))[:5]}",
+            field="columns.target",
+            hint="map the labels to numbers before registering",
+        )
     if columns.timestamp and columns.timestamp in data.columns:
         out[TIME] = pd.to_datetime(data[columns.timestamp], utc=True)
     else:  # no time column: the file's row order is its time order

@@ -2,9 +2,11 @@
 
 Numeric features become float64 (NaN for missing or unparseable values), booleans become
 0.0/1.0 (NaN for missing), categorical features become a pandas ``category`` column of their
-text values. XGBoost (≥ 3.1) stores the categories it was trained on and re-codes the
-categories of the data it scores by name, so a level order that differs between training and
-serving cannot silently swap levels; a level it never saw is treated as missing.
+text values. Given the levels a model was trained on, a categorical column keeps exactly those
+levels: a value the model never saw becomes missing (XGBoost would otherwise score it as a
+neighbouring level, or refuse the whole batch), and a batch where the feature is missing in
+every row still carries the levels. XGBoost (≥ 3.1) re-codes categories by name, so the level
+order cannot swap levels either.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pandas as pd
 from driftpilot.errors import SchemaError
 from driftpilot.schema import FeatureType
 
-__all__ = ["model_frame"]
+__all__ = ["levels_of", "model_frame"]
 
 _TRUE = {"true", "1", "yes", "t", "y"}
 _FALSE = {"false", "0", "no", "f", "n"}
@@ -38,15 +40,29 @@ def _boolean(column: pd.Series) -> pd.Series:
     return column.map(one).astype("float64")
 
 
-def _categorical(column: pd.Series) -> pd.Categorical:
+def _categorical(column: pd.Series, known: list[str] | None) -> pd.Categorical:
     text = column.astype("string").str.strip()
     text = text.mask(text == "")
-    levels = sorted(text.dropna().unique().tolist())
+    levels = known if known is not None else sorted(text.dropna().unique().tolist())
     return pd.Categorical(text.astype(object).where(text.notna(), None), categories=levels)
 
 
-def model_frame(frame: pd.DataFrame, features: Mapping[str, FeatureType]) -> pd.DataFrame:
-    """The model's input: ``features`` in their declared order, typed as described above.
+def levels_of(frame: pd.DataFrame) -> dict[str, list[str]]:
+    """The levels of each categorical column of a :func:`model_frame` result."""
+    return {
+        str(name): [str(v) for v in frame[name].cat.categories]
+        for name in frame.columns
+        if isinstance(frame[name].dtype, pd.CategoricalDtype)
+    }
+
+
+def model_frame(
+    frame: pd.DataFrame,
+    features: Mapping[str, FeatureType],
+    levels: Mapping[str, list[str]] | None = None,
+) -> pd.DataFrame:
+    """The model's input: ``features`` in their declared order, typed as described above;
+    ``levels`` are the categorical features' training levels (None: the data's own).
 
     >>> raw = pd.DataFrame({"tenure": ["3", None], "plan": ["a", "b"], "autopay": [True, None]})
     >>> out = model_frame(raw, {"tenure": FeatureType.NUMERIC, "plan": FeatureType.CATEGORICAL,
@@ -70,5 +86,5 @@ def model_frame(frame: pd.DataFrame, features: Mapping[str, FeatureType]) -> pd.
         elif kind is FeatureType.BOOLEAN:
             columns[name] = _boolean(column)
         else:
-            columns[name] = _categorical(column)
+            columns[name] = _categorical(column, (levels or {}).get(name))
     return pd.DataFrame(columns, index=frame.index)

@@ -126,7 +126,15 @@ def _lineage(data: TrainingSet, **extra: str | None) -> dict[str, str]:
     return tags
 
 
-def _train(workspace: Workspace, data: TrainingSet) -> tuple[Any, dict[str, Any], dict[str, float]]:
+Levels = dict[str, list[str]]
+
+
+def _train(
+    workspace: Workspace, data: TrainingSet
+) -> tuple[Any, dict[str, Any], dict[str, float], Levels]:
+    """Train; also returns the categorical features' training levels (the model's vocabulary)."""
+    from driftpilot.retrain.frame import levels_of
+
     config = workspace.config
     settings = config.retrain
     trainer = load_trainer(settings.trainer, root=workspace.root)
@@ -139,7 +147,7 @@ def _train(workspace: Workspace, data: TrainingSet) -> tuple[Any, dict[str, Any]
         settings.seed,
     )
     trained = run_trainer(trainer, inputs, settings.trainer)
-    return trained.model, trained.params, trained.metrics
+    return trained.model, trained.params, trained.metrics, levels_of(inputs.x_train)
 
 
 def register(
@@ -201,15 +209,17 @@ def register(
             holdout = pd.concat([training.train, training.validation, training.holdout])
             params: dict[str, Any] = {"model_uri": model_uri}
             metrics: dict[str, float] = {}
+            levels: Levels | None = None
         else:
-            model, params, metrics = _train(workspace, training)
-            save_model_dir(model, model_dir, features=features, task=config.model.task)
+            model, params, metrics, levels = _train(workspace, training)
+            save_model_dir(
+                model, model_dir, features=features, task=config.model.task, levels=levels
+            )
             holdout = training.holdout
         from driftpilot.retrain.frame import model_frame
 
-        scores = score_model(
-            model, model_frame(holdout, features), config.model.task, who="the new model"
-        )
+        typed = model_frame(holdout, features, levels)
+        scores = score_model(model, typed, config.model.task, who="the new model")
         gate = evaluate_gate(
             holdout,
             scores,
@@ -346,10 +356,12 @@ def retrain(
         tempfile.TemporaryDirectory(prefix="driftpilot-model-") as tmp,
     ):
         registry.log_values(run_id, tags={TAGS["reason"]: tags[TAGS["reason"]]})
-        model, params, metrics = _train(workspace, data)
+        model, params, metrics, levels = _train(workspace, data)
         model_dir = Path(tmp) / "model"
-        save_model_dir(model, model_dir, features=champion.features, task=config.model.task)
-        frame = model_frame(data.holdout, champion.features)
+        save_model_dir(
+            model, model_dir, features=champion.features, task=config.model.task, levels=levels
+        )
+        frame = model_frame(data.holdout, champion.features, levels)
         candidate = score_model(model, frame, config.model.task, who="the candidate")
         current = champion.score(data.holdout)
         gate = evaluate_gate(

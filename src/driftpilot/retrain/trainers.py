@@ -30,6 +30,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import math
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,13 +122,17 @@ def load_trainer(entry_point: str, *, root: Path | None = None) -> Callable[[Tra
             # loaded from the workspace's file each time, under a name of its own: an edited
             # trainer is picked up by a long-running scheduler, and two workspaces never share
             # a module
-            spec = importlib.util.spec_from_file_location(
-                f"driftpilot_trainer_{abs(hash(str(local)))}", local
-            )
+            unique = f"driftpilot_trainer_{abs(hash(str(local)))}"
+            spec = importlib.util.spec_from_file_location(unique, local)
             if spec is None or spec.loader is None:
                 raise ImportError(f"cannot load {local}")
             module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
+            sys.modules[unique] = module  # dataclasses and pickling look the module up
+            sys.path.insert(0, str(root))  # its sibling modules import while it loads
+            try:
+                spec.loader.exec_module(module)
+            finally:
+                sys.path.remove(str(root))
         else:
             module = importlib.import_module(module_name)
     except Exception as exc:  # an import error or the module's own failure at import
