@@ -44,6 +44,7 @@ def _categorical(column: pd.Series, known: list[str] | None) -> pd.Categorical:
     text = column.astype("string").str.strip()
     text = text.mask(text == "")
     levels = known if known is not None else sorted(text.dropna().unique().tolist())
+    text = text.where(text.isin(levels))  # a level the model never saw: missing
     return pd.Categorical(text.astype(object).where(text.notna(), None), categories=levels)
 
 
