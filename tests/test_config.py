@@ -68,3 +68,9 @@ def test_bad_yaml_and_wrong_top_level(tmp_path) -> None:
         load_config(write(tmp_path, "- a\n- b\n"))
     with pytest.raises(ConfigError, match="cannot read configuration file"):
         load_config(tmp_path / "absent.yaml")
+
+
+def test_the_model_name_must_be_a_registry_name() -> None:
+    with pytest.raises(ConfigError, match=r"model.name: expected a name of letters"):
+        parse_config({"model": {"name": "churn' or name != '"}})
+    assert parse_config({"model": {"name": "churn-v2.eu"}}).model.name == "churn-v2.eu"

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from driftpilot.policy.prometheus import PERFORMANCE
 from driftpilot.registry.client import TAGS, Registry
 
 if TYPE_CHECKING:
@@ -32,19 +33,6 @@ __all__ = ["MetricPoint", "log_windows", "monitoring_run", "read_metrics", "wind
 
 log = logging.getLogger("driftpilot.registry")
 _UNSAFE = re.compile(r"[^\w\-. /]")
-_METRICS = (
-    "accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "roc_auc",
-    "log_loss",
-    "brier",
-    "mae",
-    "rmse",
-    "mape",
-    "r2",
-)
 
 
 def _name(*parts: str) -> str:
@@ -71,12 +59,12 @@ def window_values(report: WindowReport) -> dict[str, float]:
         for stat, value in drift.statistics.items():
             _put(out, _name("drift", feature, stat), value)
     performance = report.performance or {}
-    for metric in _METRICS:
+    for metric in PERFORMANCE:
         _put(out, _name("performance", metric), performance.get(metric))
         _put(out, _name("estimated", metric), (report.estimate or {}).get(metric))
     for column, values in (performance.get("by_segment") or {}).items():
         for segment, metrics in values.items():
-            for metric in _METRICS:
+            for metric in PERFORMANCE:
                 _put(out, _name("segment", column, str(segment), metric), metrics.get(metric))
     for kind, values in (("kpi", report.kpis), ("estimated_kpi", report.estimated_kpis)):
         for key, number in values.items():
