@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from driftpilot.alerts.config import AlertsConfig
+from driftpilot.canary.config import CanaryConfig
 from driftpilot.errors import ConfigError
 from driftpilot.policy.config import PolicyConfig, check_condition, parse_duration
 from driftpilot.policy.language import parse_condition
@@ -255,9 +256,27 @@ class MonitorConfig(_Strict):
 
 
 class ServeConfig(_Strict):
+    """``driftpilot serve``: where it listens, and how it serves the registry's models."""
+
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     token: str | None = Field(None, description="Bearer token for write endpoints (or env)")
+    models: bool = Field(True, description="Serve champion and challenger on POST /v1/predict")
+    refresh: str = Field("2s", description="How often aliases and the canary state are read")
+    challenger_timeout_ms: float = Field(
+        100.0, gt=0, description="A challenger slower than this falls back to the champion"
+    )
+    max_instances: int = Field(1000, ge=1, description="Instances per /v1/predict request")
+    log_buffer_rows: int = Field(
+        200_000, ge=1000, description="Predictions held in memory while the log cannot be written"
+    )
+
+    @field_validator("refresh")
+    @classmethod
+    def _refresh(cls, value: str) -> str:
+        if parse_duration(value).total_seconds() <= 0:
+            raise ValueError(f"expected a duration above zero such as '2s', got {value!r}")
+        return value
 
 
 class ScheduleConfig(_Strict):
@@ -301,18 +320,20 @@ class DriftpilotConfig(_Strict):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     retrain: RetrainConfig = Field(default_factory=RetrainConfig)
+    canary: CanaryConfig = Field(default_factory=CanaryConfig)
 
     @model_validator(mode="after")
     def _gate_fits_task(self) -> DriftpilotConfig:
         valid = BINARY_METRICS if self.model.task == "binary" else REGRESSION_METRICS
         gate = self.retrain.gate
         named = ([gate.metric] if gate.metric else []) + list(gate.floors)
-        wrong = [m for m in named if m not in valid]
-        if wrong:
-            raise ValueError(
-                f"retrain.gate names {wrong}, which a {self.model.task} model does not have; "
-                f"valid: {', '.join(valid)}"
-            )
+        for where, names in (("retrain.gate", named), ("canary.metric", [self.canary.metric])):
+            wrong = [m for m in names if m is not None and m not in valid]
+            if wrong:
+                raise ValueError(
+                    f"{where} names {wrong}, which a {self.model.task} model does not have; "
+                    f"valid: {', '.join(valid)}"
+                )
         return self
 
     @model_validator(mode="after")

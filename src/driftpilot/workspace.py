@@ -7,9 +7,12 @@
       reference.json           the reference profile (features, score, label, calibration)
       log/predictions/         Delta table of logged predictions
       log/labels/              Delta table of labels (they may arrive days later)
+      log/shadow/              Delta table of a challenger's shadow predictions
+      log/errors/              Delta table of failed model calls while serving
       reports/                 Delta table of window reports
       decisions/               Delta table of policy decisions (one per rule and window)
       alerts/                  Delta table of incident messages sent
+      canary/                  Delta table of canary steps (start, advance, promote, rollback)
 
 Every command takes ``--workspace/-w DIR``; without it, ``DRIFTPILOT_WORKSPACE`` or the current
 folder.
@@ -90,6 +93,18 @@ class Workspace:
     @property
     def labels_path(self) -> Path:
         return self.root / "log" / "labels"
+
+    @property
+    def shadow_path(self) -> Path:
+        return self.root / "log" / "shadow"
+
+    @property
+    def errors_path(self) -> Path:
+        return self.root / "log" / "errors"
+
+    @property
+    def canary_path(self) -> Path:
+        return self.root / "canary"
 
     @property
     def reports_path(self) -> Path:

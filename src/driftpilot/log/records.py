@@ -28,12 +28,19 @@ from driftpilot.errors import DataError
 from driftpilot.log.schema import LABEL_COLUMNS, PREDICTION_COLUMNS
 from driftpilot.schema import FeatureType
 
-__all__ = ["MAX_PROBLEMS", "ValidationFailed", "label_records", "prediction_records"]
+__all__ = [
+    "MAX_PROBLEMS",
+    "ValidationFailed",
+    "instance_records",
+    "label_records",
+    "prediction_records",
+]
 
 MAX_PROBLEMS = 20
 MAX_ID = 256
 _PREDICTION_KEYS = set(PREDICTION_COLUMNS) - {"ingested_at"} | {"features"}
 _LABEL_KEYS = set(LABEL_COLUMNS) - {"ingested_at"}
+_INSTANCE_KEYS = {"prediction_id", "entity_id", "timestamp", "features"}
 
 
 class ValidationFailed(DataError):
@@ -266,6 +273,47 @@ def prediction_records(
                 what="a non-negative number of milliseconds",
             )
         rows.append(row)
+    problems.raise_if_any()
+    return rows
+
+
+def instance_records(
+    records: Sequence[Any],
+    features: Mapping[str, FeatureType],
+    *,
+    now: datetime,
+    source: str = "instances",
+) -> list[dict[str, Any]]:
+    """Validate instances to score (``POST /v1/predict``): ``features`` is required;
+    ``prediction_id`` (generated when missing), ``entity_id`` (routes the request, sticky)
+    and ``timestamp`` (default: now) are optional. Rows hold the ids, the time and the
+    feature values under ``features``."""
+    problems = _Problems()
+    rows: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for i, path, record in _each(records, source, _INSTANCE_KEYS, problems):
+        pid = _text_id(record.get("prediction_id"), f"{path}.prediction_id", problems)
+        if pid is not None:
+            if pid in seen:
+                problems.add(
+                    f"{path}.prediction_id",
+                    f"duplicate of {source}[{seen[pid]}] ({pid!r}) in the same batch",
+                )
+            seen[pid] = i
+        stamp = record.get("timestamp")
+        moment = now if stamp is None else parse_time(stamp)
+        if moment is None:
+            problems.add(f"{path}.timestamp", f"{TIME_EXPECTED}, got {_show(stamp)}")
+        rows.append(
+            {
+                "prediction_id": pid or uuid.uuid4().hex,
+                "entity_id": _text_id(record.get("entity_id"), f"{path}.entity_id", problems),
+                "timestamp": moment,
+                "features": _features(
+                    record.get("features"), features, f"{path}.features", problems
+                ),
+            }
+        )
     problems.raise_if_any()
     return rows
 

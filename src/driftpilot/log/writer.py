@@ -92,12 +92,13 @@ class EventLog:
 
     # appending ------------------------------------------------------------------------------
     def append_predictions(self, table: pa.Table) -> int:
-        return self._append(self.workspace.predictions_path, table)
+        return self.append(self.workspace.predictions_path, table)
 
     def append_labels(self, table: pa.Table) -> int:
-        return self._append(self.workspace.labels_path, table)
+        return self.append(self.workspace.labels_path, table)
 
-    def _append(self, path: Path, table: pa.Table) -> int:
+    def append(self, path: Path, table: pa.Table) -> int:
+        """Append ``table`` to the Delta table at ``path`` (created by the first append)."""
         from deltalake import DeltaTable
 
         handle = self._tables.get(path)

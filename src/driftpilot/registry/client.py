@@ -282,6 +282,35 @@ class Registry:
                 f"delete alias {alias}", self.client.delete_registered_model_alias, self.name, alias
             )
 
+    def model_state(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Aliases (alias → version) and tags of the registered model, in one call; empty
+        when no model is registered yet."""
+        found = self._missing(
+            "read the registered model", self.client.get_registered_model, self.name
+        )
+        if found is None:
+            return {}, {}
+        aliases = {str(a): str(v) for a, v in (found.aliases or {}).items()}
+        return aliases, {str(k): str(v) for k, v in (found.tags or {}).items()}
+
+    def set_model_tag(self, key: str, value: str) -> None:
+        self._ensure_model()
+        self.call(f"set tag {key}", self.client.set_registered_model_tag, self.name, key, value)
+
+    def delete_model_tag(self, key: str) -> None:
+        if key in self.model_state()[1]:
+            self.call(f"delete tag {key}", self.client.delete_registered_model_tag, self.name, key)
+
+    def set_version_tag(self, version: str, key: str, value: str) -> None:
+        self.call(
+            f"tag version {version}",
+            self.client.set_model_version_tag,
+            self.name,
+            str(version),
+            key,
+            value,
+        )
+
     def promote(self, version: str) -> str | None:
         """``version`` becomes ``champion``; the old champion becomes ``previous``. When a step
         fails, the aliases are put back as they were (best effort) and the error raised."""

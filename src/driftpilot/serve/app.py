@@ -1,4 +1,10 @@
-"""The driftpilot HTTP app: logging predictions and labels (and, later, serving the model).
+"""The driftpilot HTTP app: serving the registry's models, logging predictions and labels.
+
+``POST /v1/predict`` scores instances with the champion (or the challenger for a canary's
+share, :mod:`driftpilot.serve.predict`); ``GET /healthz`` answers while the process lives,
+``GET /readyz`` once a champion is loaded (503 with the reason before), ``GET /metrics`` the
+Prometheus exposition (window values, rule states, requests, latency and errors per model
+version and route, the canary's weights, the log's queue); ``/docs`` the OpenAPI docs.
 
 ``POST /v1/predictions`` and ``POST /v1/labels`` take a JSON body: ``{"predictions": [...]}``
 (or ``{"labels": [...]}``), a bare list, or one record. A request is answered once its rows
@@ -15,11 +21,12 @@ the rows were committed but the fsync failed (they are in the log: do not re-sen
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 from fastapi import FastAPI, Request
@@ -30,6 +37,11 @@ from driftpilot.log.group import GroupCommitter
 from driftpilot.log.records import ValidationFailed, label_records, prediction_records
 from driftpilot.log.writer import CommitNotConfirmed, EventLog, ingestion_time
 from driftpilot.workspace import Workspace
+
+if TYPE_CHECKING:
+    from driftpilot.serve.models import ModelSet
+    from driftpilot.serve.predict import Predictor
+    from driftpilot.serve.recorder import Recorder
 
 __all__ = ["TOKEN_ENV", "DriftpilotApp", "create_app"]
 
@@ -100,10 +112,12 @@ def _records(body: bytes, key: str) -> list[Any]:
 
 
 class _Ingestion:
-    """Validates and commits logged predictions and labels; independent of the web framework."""
+    """Validates and commits logged predictions and labels, and hands instances to score to
+    the predictor; independent of the web framework."""
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Workspace, predictor: Predictor | None = None) -> None:
         config = workspace.config
+        self.predictor = predictor
         self.model = config.model
         self.predictions = EventLog(workspace)
         self.labels = EventLog(workspace, features={})
@@ -138,6 +152,16 @@ class _Ingestion:
                     401, "unauthorized", "this endpoint needs 'Authorization: Bearer <token>'"
                 )
             records = _records(await _read(receive, declared, self.limit), kind)
+            if kind == "instances":
+                if self.predictor is None:
+                    raise _Refused(
+                        503,
+                        "no_models",
+                        "this server serves no model: the workspace has no model registry "
+                        "(register one with `driftpilot register --data FILE`) or "
+                        "serve.models is false",
+                    )
+                return await self.predictor.predict(records)
             now = ingestion_time()
             if kind == "predictions":
                 rows = prediction_records(records, self.predictions.features, self.model, now=now)
@@ -180,6 +204,7 @@ class DriftpilotApp:
     """
 
     ROUTES: ClassVar[dict[bytes, str]] = {
+        b"/v1/predict": "instances",
         b"/v1/predictions": "predictions",
         b"/v1/labels": "labels",
     }
@@ -218,16 +243,59 @@ class DriftpilotApp:
         await send({"type": "http.response.body", "body": orjson.dumps(body)})
 
 
-def create_app(workspace: Workspace) -> DriftpilotApp:
-    """The app for one workspace (its model's feature schema is read once, at start)."""
+def create_app(workspace: Workspace, *, models: ModelSet | None = None) -> DriftpilotApp:
+    """The app for one workspace (its model's feature schema is read once, at start).
+
+    It serves models on ``POST /v1/predict`` when the workspace has a model registry and
+    ``serve.models`` is true, or when ``models`` is given (tests and embedding)."""
+    from driftpilot.policy.config import parse_duration
+    from driftpilot.registry.client import in_use
+    from driftpilot.serve.metrics import ServeMetrics
+
     config = workspace.config
-    ingestion = _Ingestion(workspace)
+    recorder: Recorder | None = None
+    predictor: Predictor | None = None
+    if models is None and config.serve.models and in_use(workspace):
+        from driftpilot.serve.models import ModelSet
+
+        models = ModelSet(workspace)
+    if models is not None:
+        from driftpilot.serve.predict import Predictor
+        from driftpilot.serve.recorder import Recorder
+
+        recorder = Recorder(
+            EventLog(workspace),
+            flush_rows=config.log.flush_rows,
+            flush_ms=config.log.flush_ms,
+            max_rows=config.serve.log_buffer_rows,
+        )
+    serving = ServeMetrics(models, recorder)
+    if models is not None and recorder is not None:
+        predictor = Predictor(config, models, recorder, serving)
+    ingestion = _Ingestion(workspace, predictor)
+    every = parse_duration(config.serve.refresh).total_seconds()
+
+    async def follow_registry(models: ModelSet) -> None:
+        while True:
+            await asyncio.sleep(every)
+            await asyncio.to_thread(models.refresh)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for committer in ingestion.committers.values():
             await committer.start()
+        follower = None
+        if models is not None and recorder is not None:
+            await asyncio.to_thread(models.refresh)  # the champion is loaded before traffic
+            await recorder.start()
+            follower = asyncio.create_task(follow_registry(models), name="driftpilot-registry")
         yield
+        if follower is not None:
+            follower.cancel()
+        if predictor is not None:
+            await predictor.close()
+        if recorder is not None:  # write what was answered before stopping
+            await recorder.stop()
         for committer in ingestion.committers.values():  # answer every pending request first
             await committer.stop()
 
@@ -235,20 +303,40 @@ def create_app(workspace: Workspace) -> DriftpilotApp:
 
     @app.get("/healthz")
     async def healthz() -> Response:
+        """The process is up."""
         return _json(200, {"status": "ok", "version": __version__, "model": config.model.name})
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        """Ready for traffic: a champion is loaded (or this server only logs)."""
+        if models is None:
+            return _json(200, {"status": "ready", "serving": None})
+        served = models.current
+        body: dict[str, Any] = {
+            "status": "ready" if served.ready else "not_ready",
+            "champion": served.champion.version if served.champion else None,
+            "challenger": served.challenger.version if served.challenger else None,
+            "canary": served.canary.stage_name if served.canary else None,
+            "problems": list(served.problems),
+        }
+        return _json(200 if served.ready else 503, body)
 
     @app.get("/metrics")
     async def metrics() -> Response:
-        """Prometheus exposition of the latest window's values and the policy's rule states."""
-        import asyncio
-
+        """Prometheus exposition: the latest window's values and the policy's rule states,
+        then the server's own requests, latency, errors, canary weights and log queue."""
         from driftpilot.policy.prometheus import CONTENT_TYPE, exposition
 
         try:
             body = await asyncio.to_thread(exposition, workspace)
         except Exception as exc:  # a scrape never takes the server down
             return _json(500, {"error": "metrics_unavailable", "message": str(exc)})
-        return Response(body, media_type=CONTENT_TYPE)
+        return Response(body + serving.exposition(), media_type=CONTENT_TYPE)
+
+    @app.post("/v1/predict", openapi_extra=_openapi("instances"))
+    async def post_predict(request: Request) -> Response:
+        """Score instances: the champion answers, or the challenger for its canary share."""
+        return await through_fastapi(request, "instances")
 
     async def through_fastapi(request: Request, kind: str) -> Response:
         status, body = await ingestion.handle(
@@ -275,7 +363,9 @@ def create_app(workspace: Workspace) -> DriftpilotApp:
 
 def _openapi(kind: str) -> dict[str, Any]:
     example = (
-        {
+        {"entity_id": "c-42", "features": {"tenure": 12, "plan": "basic"}}
+        if kind == "instances"
+        else {
             "prediction_id": "p-1",
             "entity_id": "c-42",
             "timestamp": "2026-01-05T10:00:00Z",
