@@ -221,3 +221,6 @@ cli_policy.register(app)
 from driftpilot import cli_model  # noqa: E402
 
 cli_model.register_commands(app)
+from driftpilot import cli_canary  # noqa: E402
+
+cli_canary.register_commands(app)

@@ -121,7 +121,8 @@ def serve(
     workspace: WorkspaceOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Serve the HTTP API (/healthz, POST /v1/predictions, POST /v1/labels)."""
+    """Serve the models and the HTTP API: POST /v1/predict (champion, or the challenger for
+    its canary share), POST /v1/predictions and /v1/labels, /healthz, /readyz, /metrics, /docs."""
     from driftpilot.errors import DriftpilotError
 
     try:

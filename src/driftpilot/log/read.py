@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from driftpilot.errors import SourceError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import ibis.expr.types as ir
 
     from driftpilot.engine.backend import Engine
@@ -29,17 +31,19 @@ def _has_table(path: object) -> bool:
     return DeltaTable.is_deltatable(str(path))
 
 
-def predictions(engine: Engine, workspace: Workspace) -> ir.Table:
-    """Logged predictions, one row per prediction id (its first version)."""
+def predictions(engine: Engine, workspace: Workspace, path: Path | None = None) -> ir.Table:
+    """Logged predictions, one row per prediction id (its first version); ``path``: another
+    table of the same schema (the shadow table)."""
     import ibis
 
-    if not _has_table(workspace.predictions_path):
+    path = path or workspace.predictions_path
+    if not _has_table(path):
         raise SourceError(
             f"no predictions are logged in {str(workspace.root)!r} yet",
             hint="log some with `driftpilot ingest predictions FILE`, POST /v1/predictions, "
             "or driftpilot.log_predictions(...)",
         )
-    table = engine.delta(workspace.predictions_path)
+    table = engine.delta(path)
     first = ibis.row_number().over(group_by="prediction_id", order_by=["ingested_at"])
     return table.mutate(_version=first).filter(ibis._["_version"] == 0).drop("_version")
 
@@ -58,12 +62,12 @@ def labels(engine: Engine, workspace: Workspace) -> ir.Table | None:
     return table.mutate(_version=latest).filter(ibis._["_version"] == 0).drop("_version")
 
 
-def labeled_predictions(engine: Engine, workspace: Workspace) -> ir.Table:
-    """Predictions with ``label``, ``label_time`` and ``label_ingested_at`` (NULL until the
-    label arrives)."""
+def labeled_predictions(engine: Engine, workspace: Workspace, path: Path | None = None) -> ir.Table:
+    """Predictions (of ``path``, default the predictions table) with ``label``,
+    ``label_time`` and ``label_ingested_at`` (NULL until the label arrives)."""
     import ibis
 
-    preds = predictions(engine, workspace)
+    preds = predictions(engine, workspace, path)
     found = labels(engine, workspace)
     if found is None:
         return preds.mutate(

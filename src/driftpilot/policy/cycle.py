@@ -1,13 +1,15 @@
 """One policy cycle (``driftpilot check``) and the embedded scheduler (``driftpilot run``).
 
 A cycle runs the monitor for windows that changed, decides on the whole history, stores the
-decisions, sends incident messages, retrains for firing ``retrain`` incidents, logs the new
+decisions, sends incident messages, retrains for firing ``retrain`` incidents, takes the
+canary controller's step (start, analyse, advance, promote, roll back), logs the new
 window values to MLflow (when the workspace has a model registry) and writes the Prometheus
 textfile. A retrain or MLflow failure is logged and reported in the result; it never stops
 the alerts. Every step is idempotent, so the same cycle can run from cron, Airflow or a
 Kubernetes CronJob as ``driftpilot check``; ``driftpilot run`` repeats it on each window close
-(plus a grace period for late events) and at least every ``schedule.interval``, retries a
-failed cycle with backoff and stops cleanly on SIGINT/SIGTERM after the cycle in progress.
+(plus a grace period for late events) and at least every ``schedule.interval`` (every
+``canary.interval`` while a canary is in progress), retries a failed cycle with backoff and
+stops cleanly on SIGINT/SIGTERM after the cycle in progress.
 """
 
 from __future__ import annotations
@@ -25,16 +27,19 @@ from driftpilot.registry.client import in_use
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from driftpilot.canary.controller import Step
     from driftpilot.engine.backend import Engine
     from driftpilot.monitor.job import MonitorResult
     from driftpilot.policy.act import Sent
     from driftpilot.policy.decide import Outcome
+    from driftpilot.registry.client import Registry
     from driftpilot.retrain.pipeline import RetrainResult
     from driftpilot.workspace import Workspace
 
 __all__ = ["CycleResult", "next_close", "run_cycle", "run_schedule"]
 
 log = logging.getLogger("driftpilot.schedule")
+_ENDED = ("promote", "rollback")
 
 
 @dataclass
@@ -44,6 +49,7 @@ class CycleResult:
     sent: list[Sent] = field(default_factory=list)
     textfile: str | None = None
     retrains: list[RetrainResult] = field(default_factory=list)
+    canary: Step | None = None  # the canary controller's step, when a canary ran
     errors: list[str] = field(default_factory=list)  # effects that failed (retrain, MLflow)
 
 
@@ -85,13 +91,12 @@ def _model_effects(
     *,
     retrain: bool,
 ) -> None:
-    """Window metrics to MLflow, then the retrains the policy asks for."""
+    """Window metrics to MLflow, the retrains the policy asks for, then the canary's step
+    (a challenger the retrain produced starts its canary in the same cycle)."""
+    from driftpilot.canary.controller import step as canary_step
     from driftpilot.monitor.report import history
-    from driftpilot.policy.act import retrain_requests
-    from driftpilot.policy.store import sent_rows
     from driftpilot.registry.client import Registry
     from driftpilot.registry.monitoring import log_windows
-    from driftpilot.retrain.pipeline import retrain as run_retrain
 
     registry = Registry(workspace)
     try:
@@ -103,6 +108,24 @@ def _model_effects(
         return
     if not retrain or champion is None:
         return
+    _retrain(workspace, registry, result, now, engine)
+    try:
+        result.canary = canary_step(workspace, now=now, engine=engine, registry=registry)
+    except Exception as exc:  # as above: the canary is analysed again next cycle
+        _effect_failed(result, f"the canary step failed: {exc}")
+
+
+def _retrain(
+    workspace: Workspace,
+    registry: Registry,
+    result: CycleResult,
+    now: datetime,
+    engine: Engine | None,
+) -> None:
+    from driftpilot.policy.act import retrain_requests
+    from driftpilot.policy.store import sent_rows
+    from driftpilot.retrain.pipeline import retrain as run_retrain
+
     requests = retrain_requests(result.outcome, sent_rows(workspace))
     try:
         pending = [d for d in requests if registry.find_decision(d.id) is None]
@@ -197,6 +220,11 @@ def run_schedule(
             else:
                 good, failures = good + 1, 0
                 wait = _wait_seconds(workspace, clock())
+                if result.canary is not None and result.canary.action not in _ENDED:
+                    # a canary in progress is analysed every canary.interval
+                    wait = min(
+                        wait, parse_duration(workspace.config.canary.interval).total_seconds()
+                    )
                 log.info(
                     "cycle done: %d windows computed, level %s; next in %.0f s",
                     len(result.monitor.computed),

@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from driftpilot.retrain.config import LOWER_IS_BETTER, GateConfig
 
-__all__ = ["GateResult", "evaluate_gate", "metric_values", "roc_auc"]
+__all__ = ["GateResult", "evaluate_gate", "metric_values", "oriented", "roc_auc"]
 
 Float = NDArray[np.float64]
 _NEED_BOTH = frozenset({"roc_auc", "recall", "log_loss", "f1", "precision"})
@@ -84,7 +84,7 @@ def metric_values(
     }
 
 
-def _oriented(metric: str, value: float | None) -> float | None:
+def oriented(metric: str, value: float | None) -> float | None:
     return None if value is None else (-value if metric in LOWER_IS_BETTER else value)
 
 
@@ -143,10 +143,8 @@ def _bootstrap_lower(
     diffs: list[float] = []
     for _ in range(settings.bootstrap):
         pick = rng.integers(0, len(y), len(y))
-        a = _oriented(metric, metric_values(task, y[pick], cand[pick], threshold=threshold)[metric])
-        b = _oriented(
-            metric, metric_values(task, y[pick], champ[pick], threshold=threshold)[metric]
-        )
+        a = oriented(metric, metric_values(task, y[pick], cand[pick], threshold=threshold)[metric])
+        b = oriented(metric, metric_values(task, y[pick], champ[pick], threshold=threshold)[metric])
         if a is not None and b is not None:
             diffs.append(a - b)
     if len(diffs) < settings.bootstrap // 2:
@@ -179,7 +177,7 @@ def _segments(
                 continue
             a = metric_values(task, y[inside], champ[inside], threshold=threshold)[metric]
             b = metric_values(task, y[inside], cand[inside], threshold=threshold)[metric]
-            oa, ob = _oriented(metric, a), _oriented(metric, b)
+            oa, ob = oriented(metric, a), oriented(metric, b)
             change = None if oa is None or ob is None else ob - oa
             ok = change is None or change >= -settings.segment_tolerance
             checks.append(SegmentCheck(column, str(value), rows, a, b, change, ok))
@@ -220,7 +218,7 @@ def evaluate_gate(
     if champion_scores is None:
         return GateResult(not reasons, metric, len(y), cand, None, None, None, [], floors, reasons)
     champ = metric_values(task, y, champion_scores, threshold=threshold)
-    a, b = _oriented(metric, champ.get(metric)), _oriented(metric, cand.get(metric))
+    a, b = oriented(metric, champ.get(metric)), oriented(metric, cand.get(metric))
     improvement = None if a is None or b is None else b - a
     lower = None
     if improvement is None:

@@ -55,6 +55,10 @@ class Predictor:
         self.max_instances = config.serve.max_instances
         # the challenger's thread: a slow or stuck challenger never holds up the event loop
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="driftpilot-challenger")
+        # while the challenger answers live traffic the champion scores in a thread too, so
+        # the two latencies the canary compares include the same hand-off (its own thread:
+        # a stuck challenger never queues the champion's calls)
+        self.champion_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="driftpilot")
         self._shadows: set[asyncio.Task[None]] = set()
 
     async def close(self) -> None:
@@ -62,6 +66,7 @@ class Predictor:
         if self._shadows:
             await asyncio.gather(*self._shadows, return_exceptions=True)
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self.champion_pool.shutdown(wait=False, cancel_futures=True)
 
     async def predict(self, records: list[Any]) -> Answer:
         """Status and answer; shadow scoring, if any, runs after the answer is sent."""
@@ -112,9 +117,13 @@ class Predictor:
         champion_at = [i for i, r in enumerate(routes) if r != "canary"]
         if champion_at:
             try:
-                scores[champion_at] = served.champion.score(
-                    [rows[i]["features"] for i in champion_at]
-                )
+                features = [rows[i]["features"] for i in champion_at]
+                if canary is not None and canary.weight > 0:
+                    scores[champion_at] = await asyncio.get_running_loop().run_in_executor(
+                        self.champion_pool, served.champion.score, features
+                    )
+                else:  # no live comparison: the fastest path, in the request
+                    scores[champion_at] = served.champion.score(features)
             except Exception as exc:  # the champion itself failed: the request fails
                 message = f"{type(exc).__name__}: {exc}"
                 self.recorder.add(
@@ -263,7 +272,7 @@ class Predictor:
         row: dict[str, Any], version: str, route: str, kind: str, message: str, now: Any
     ) -> dict[str, Any]:
         return {
-            "timestamp": now,
+            "timestamp": row["timestamp"] or now,
             "prediction_id": row["prediction_id"],
             "entity_id": row["entity_id"],
             "model_version": version,
