@@ -302,6 +302,7 @@ class Phase:
 
     latencies_ms: list[float] = field(default_factory=list)
     lags_ms: list[float] = field(default_factory=list)  # sent this late after its schedule
+    service_ms: list[float] = field(default_factory=list)  # sent → answered
     errors: Counter[str] = field(default_factory=Counter)
     elapsed_s: float = 0.0
     scheduled: int = 0
@@ -328,6 +329,8 @@ class Phase:
             "p99_ms": percentile(self.latencies_ms, 99),
             "max_ms": max(self.latencies_ms) if self.latencies_ms else None,
             "send_lag_p99_ms": percentile(self.lags_ms, 99),
+            "from_send_p50_ms": percentile(self.service_ms, 50),
+            "from_send_p99_ms": percentile(self.service_ms, 99),
             "errors": dict(self.errors),
             "elapsed_s": self.elapsed_s,
             "server_cpu_s": self.server_cpu_s,
@@ -413,6 +416,7 @@ async def open_loop(
             if status == 200:
                 phase.latencies_ms.append((done - at) * 1000)
                 phase.lags_ms.append((sent - at) * 1000)
+                phase.service_ms.append((done - sent) * 1000)
                 last_done = max(last_done, done)
             else:
                 phase.errors[f"HTTP {status}"] += 1
@@ -700,25 +704,27 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
         f"Open loop, single-row requests, {args.seconds:g} s per rate, latency from each "
         f"request's scheduled send (queueing included), {args.pool} keep-alive connections, "
         f"{args.timeout:g} s timeout; 'wait' is scheduled → sent (no free connection, or the "
-        "generator late); CPU in cores is server / load generator / other processes:"
+        "generator late), 'from send' the latency without it; CPU in cores is server / load "
+        "generator / other processes:"
     )
     print()
     print(
         "| server | rate (req/s) | p50 | p99 | max | achieved (req/s) | errors | wait p99 | "
-        "server CPU (ms/req) | CPU (cores) |"
+        "p99 from send | server CPU (ms/req) | CPU (cores) |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |")
     for name, found in servers:
         for rate in args.rates:
             row = found.get("rates", {}).get(rate)
             if row is None:
-                print(f"| {name} | {rate:,} | — | — | — | — | not run | | | |")
+                print(f"| {name} | {rate:,} | — | — | — | — | not run | | | | |")
                 continue
             cpu = row["server_cpu_s"] * 1000 / row["ok"] if row["ok"] else math.nan
             print(
                 f"| {name} | {rate:,} | {_ms(row['p50_ms'])} | {_ms(row['p99_ms'])} | "
                 f"{_ms(row['max_ms'])} | {row['achieved_rps']:,.0f} | {_errors(row['errors'])} | "
-                f"{_ms(row['send_lag_p99_ms'])} | {cpu:.2f} | {_cores(row, row['elapsed_s'])} |"
+                f"{_ms(row['send_lag_p99_ms'])} | {_ms(row['from_send_p99_ms'])} | {cpu:.2f} | "
+                f"{_cores(row, row['elapsed_s'])} |"
             )
     client = dp.get("peak_client") or ml.get("peak_client") or "—"
     print()

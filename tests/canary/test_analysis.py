@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 from scipy.spatial.distance import jensenshannon
 from sklearn.metrics import roc_auc_score
 
-from driftpilot.canary.analysis import Arm, analyse, noise_floor, score_histograms
+from driftpilot.canary.analysis import (
+    Arm,
+    analyse,
+    noise_floor,
+    score_histograms,
+    tail_probability,
+)
 from driftpilot.canary.config import CanaryConfig
 from driftpilot.canary.controller import plan
 from driftpilot.canary.state import CanaryState
@@ -62,9 +68,22 @@ def test_latency_p99_is_numpys_and_fails_only_beyond_ratio_and_slack() -> None:
     slow = checks(arm(rng, 500, latency=20.0), champion)["latency"]
     assert slow.status == "fail"  # type: ignore[attr-defined]
     few_slow = checks(arm(rng, 60, latency=20.0), champion)["latency"]
-    assert few_slow.status == "fail"  # type: ignore[attr-defined] - even its median is slow
+    assert few_slow.status == "fail"  # type: ignore[attr-defined] - every call is slow
+    spiky = arm(rng, 200, latency=2.0)
+    spiky.latency_ms[:3] = 100.0  # three stray pauses make its p99, not a slower model
+    stray = checks(spiky, champion)["latency"]
+    assert stray.challenger > stray.limit  # type: ignore[attr-defined,operator]
+    assert stray.status == "pass"  # type: ignore[attr-defined]
+    assert "not significant" in stray.detail  # type: ignore[attr-defined]
     shadow = Arm(champion.scores[:100], np.empty(0))
     assert checks(shadow, champion)["latency"].status == "skip"  # type: ignore[attr-defined]
+
+
+@given(st.integers(0, 300), st.integers(1, 300), st.floats(0.001, 0.5))
+def test_the_binomial_tail_is_scipys(k: int, n: int, p: float) -> None:
+    from scipy.stats import binom
+
+    assert tail_probability(k, n, p) == pytest.approx(binom.sf(k - 1, n, p), rel=1e-9, abs=1e-15)
 
 
 @settings(max_examples=60, deadline=None)

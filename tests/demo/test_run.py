@@ -37,8 +37,13 @@ def test_the_demo_tells_its_story(tmp_path) -> None:
     assert "[ALERT] performance_drop: retrain requested" in text
     assert "[ALERT] data_quality" in text
     messages = (tmp_path / "demo" / "workspace" / "alerts.jsonl").read_text().splitlines()
-    events = [(m["rule"], m["status"]) for m in map(json.loads, messages)]
+    sent = [json.loads(m) for m in messages]
+    events = [(m["rule"], m["status"]) for m in sent if m["rule"] != "canary"]
     assert len(events) == len(set(events))
+    canary = [
+        (m["incident_id"], m["action"], m["window_key"]) for m in sent if m["rule"] == "canary"
+    ]
+    assert len(canary) == len(set(canary)) == 8  # every canary step announced once
     assert ("data_drift", "open") in events
     assert ("data_drift", "resolved") in events
     # the retrain the incidents asked for: one candidate, trained on the labeled week 8, beats
@@ -48,11 +53,29 @@ def test_the_demo_tells_its_story(tmp_path) -> None:
 
     registry = Registry(Workspace.open(tmp_path / "demo" / "workspace"))
     assert "retrained for: performance_drop" in text
-    assert registry.aliases() == {"champion": "1", "challenger": "2"}
     candidate = registry.version("2")
     assert candidate.tag("parent") == "1"
     assert candidate.tag("gate") == "passed"
     assert "version 2 → alias challenger" in text
+    # the canary: live traffic through driftpilot serve takes version 2 through every stage
+    # to champion; the candidate trained on the broken label feed passes the gate on those
+    # labels and is rolled back by the canary at its first analysis
+    from driftpilot.canary.controller import history
+
+    assert registry.aliases() == {"champion": "2", "previous": "1"}
+    steps = [(s["version"], s["action"], s["stage"]) for s in history(registry.workspace)]
+    assert steps == [
+        ("2", "start", "shadow"),
+        *[("2", "advance", stage) for stage in ("shadow", "5%", "25%", "50%")],
+        ("2", "promote", "100%"),
+        ("3", "start", "shadow"),
+        ("3", "rollback", "shadow"),
+    ]
+    broken = registry.version("3")
+    assert broken.tag("gate") == "passed"
+    assert broken.tags["driftpilot.canary"] == "rolled_back"
+    assert "version 3 rolled back" in text
+    assert "canary analyses" in text
     assert "recall by region" in text
     assert "driftpilot report -w" in text
     assert (tmp_path / "demo" / "workspace" / "reference.json").is_file()

@@ -8,11 +8,13 @@ returns four checks, each ``pass``, ``fail``, ``wait`` (too little evidence to j
   exceed the champion's by at most ``max_error_rate_increase``;
 - **latency**: the challenger's p99 may be at most ``max_latency_ratio`` × the champion's p99
   and at most the champion's p99 + ``latency_slack_ms`` beyond it (both must be exceeded to
-  fail, so a sub-millisecond champion does not make noise a failure). A p99 needs 100 calls
-  on each side; with fewer, the check fails early only when even the challenger's median is
-  above the limit (a challenger that is slow on every call), and waits otherwise. Only live
-  answers count: a shadow call is timed apart from any request, so a shadow-only stage skips
-  this check;
+  fail, so a sub-millisecond champion does not make noise a failure). A p99 of a few hundred
+  calls is one or two calls, so a p99 above the limit also has to be significant: if the
+  challenger were as fast as the champion, at most 1 % of its calls would be above the limit;
+  the check fails when the share above it has a binomial tail probability under 0.001 (a
+  challenger slower on every call fails at once; a stray spike does not). Only live answers
+  count: a shadow call is timed apart from any request, so a shadow-only stage skips this
+  check;
 - **divergence**: the Jensen-Shannon distance (base 2) between the two score distributions,
   over 20 equal-width bins of [0, 1] (binary) or the champion's 20 quantile bins
   (regression), at most ``max_divergence``: an integration bug that shifts every score shows
@@ -48,7 +50,7 @@ __all__ = ["Analysis", "Arm", "Check", "analyse"]
 Float = NDArray[np.float64]
 Status = Literal["pass", "fail", "wait", "skip"]
 _BINS = 20
-P99_SAMPLES = 100  # fewer answered calls than this give no p99 worth the name
+LATENCY_ALPHA = 0.001
 
 
 @dataclass(frozen=True)
@@ -155,12 +157,22 @@ def _latency(challenger: Arm, champion: Arm, settings: CanaryConfig, enough: boo
     detail = f"p99 {mine:.2f} ms vs champion {theirs:.2f} ms; limit {limit:.2f} ms"
     if mine <= limit:
         return Check("latency", "pass", mine, theirs, limit, detail)
-    if min(len(challenger.latency_ms), len(champion.latency_ms)) >= P99_SAMPLES:
-        return Check("latency", "fail" if enough else "wait", mine, theirs, limit, detail)
-    median = float(np.median(challenger.latency_ms))
-    detail += f"; too few calls for a p99, median {median:.2f} ms"
-    status: Status = "fail" if enough and median > limit else "wait"
-    return Check("latency", status, mine, theirs, limit, detail)
+    calls = len(challenger.latency_ms)
+    slow = int((challenger.latency_ms > limit).sum())
+    chance = tail_probability(slow, calls, 0.01)
+    detail += f"; {slow} of {calls} calls above it (p = {chance:.2g} if only 1 % should be)"
+    if chance >= LATENCY_ALPHA:  # a spike or two: no evidence of a slower model
+        return Check("latency", "pass", mine, theirs, limit, detail + ", not significant")
+    return Check("latency", "fail" if enough else "wait", mine, theirs, limit, detail)
+
+
+def tail_probability(k: int, n: int, p: float) -> float:
+    """P(X ≥ k) for X ~ Binomial(n, p)."""
+    from scipy.special import bdtrc
+
+    if k <= 0:
+        return 1.0
+    return 0.0 if k > n else float(bdtrc(k - 1, n, p))
 
 
 def score_histograms(challenger: Float, champion: Float, task: str) -> tuple[Float, Float]:

@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from driftpilot.demo.canary import CANARY_CONFIG, run_canary_act
 from driftpilot.demo.churn import ChurnScenario, story
 from driftpilot.drift.render import make_console
 from driftpilot.engine.backend import Engine
@@ -107,7 +108,7 @@ def run_demo(
     directory.mkdir(parents=True, exist_ok=True)
     root = directory / "workspace"
     init_workspace(root)
-    (root / "driftpilot.yaml").write_text(CONFIG_TEXT, encoding="utf-8")
+    (root / "driftpilot.yaml").write_text(CONFIG_TEXT + CANARY_CONFIG, encoding="utf-8")
     space = Workspace.open(root)
     scenario, specs = ChurnScenario(seed=seed, rows_per_week=rows_per_week), story()
     engine = Engine.create(space.config.engine)
@@ -126,6 +127,7 @@ def run_demo(
         f"its {profile.rows:,} held-out rows → {space.reference_path}\n"
     )
     waiting: pd.DataFrame | None = None
+    now = _closes(training)
     for index in range(4, 12):
         week = _scored(scenario, index, specs[index], champion)
         predictions = week.drop(columns=["churn"]).rename(columns={"customer_id": "entity_id"})
@@ -150,10 +152,12 @@ def run_demo(
             pd.DataFrame({"prediction_id": waiting["prediction_id"], "label": waiting["churn"]}),
             workspace=space,
         )
-        last = run_cycle(space, engine=engine, now=_closes(waiting) + timedelta(weeks=1))
+        now = _closes(waiting) + timedelta(weeks=1)
+        last = run_cycle(space, engine=engine, now=now)
         console.print("[bold]a week later[/]: the last week's labels arrive")
         _print_sent(console, last.sent)
         _print_effects(console, last)
+    run_canary_act(space, scenario, now, console)
     reports = history(space)
     console.print()
     console.print(history_table(reports))
@@ -168,7 +172,8 @@ def run_demo(
         f"  driftpilot models -w {root}            versions, aliases, gate verdicts, lineage\n"
         f"  driftpilot metrics -w {root}           window metrics logged to MLflow\n"
         f"  uv run mlflow ui --backend-store-uri {registry.uri}\n"
-        f"  driftpilot serve -w {root}             POST /v1/predictions, /v1/labels, GET /metrics\n"
+        f"  driftpilot canary status -w {root}     the canary steps and their evidence\n"
+        f"  driftpilot serve -w {root}             POST /v1/predict, /v1/predictions, /v1/labels\n"
         f"  driftpilot drift --reference {directory / 'training.parquet'} --current ...\n"
     )
     return reports
@@ -193,6 +198,8 @@ def _print_effects(console: Console, cycle: CycleResult) -> None:
         console.print(f"   [bold]retrained[/] for: {escape(done.version.tag('reason') or '')}")
         console.print(f"   {escape(done.summary())}")
         console.print(comparison_table(done))
+    if cycle.canary is not None and cycle.canary.action != "hold":
+        console.print(f"   [cyan]{escape(cycle.canary.summary())}[/]")
     for error in cycle.errors:
         console.print(f"   [yellow]{escape(error)}[/]")
 

@@ -1,0 +1,273 @@
+"""The demo's canary act: live traffic through ``driftpilot serve`` to a promotion, then a
+candidate trained on corrupted labels rolled back on its own.
+
+The server runs for real (``driftpilot serve`` in a process of its own, on a free port of
+127.0.0.1) and follows the registry; the simulated traffic is single-row ``POST /v1/predict``
+requests of the churn story's week 12 (the south's churn behaviour still changed),
+timestamped an hour per stage, and each stage's labels arrive before the controller analyses
+it (as ``driftpilot run`` would, every ``canary.interval``).
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from rich.markup import escape
+from rich.table import Table
+
+from driftpilot.canary import controller
+from driftpilot.demo.churn import ChurnScenario, story
+from driftpilot.log.writer import log_labels, log_predictions
+
+if TYPE_CHECKING:
+    import httpx
+    from rich.console import Console
+
+    from driftpilot.canary.controller import Step
+    from driftpilot.workspace import Workspace
+
+__all__ = ["CANARY_CONFIG", "run_canary_act"]
+
+CANARY_CONFIG = """\
+serve: {refresh: 0.5s}
+canary:
+  stages:
+    - {name: shadow, weight: 0, shadow: 1.0, min_requests: 300, min_duration: 1h}
+    - {name: 5%, weight: 0.05, min_requests: 120, min_duration: 1h}
+    - {name: 25%, weight: 0.25, min_requests: 150, min_duration: 1h}
+    - {name: 50%, weight: 0.5, min_requests: 150, min_duration: 1h}
+    - {name: 100%, weight: 1.0, min_requests: 150, min_duration: 1h}
+  min_labels: 150
+"""
+# requests per stage: enough for each stage's min_requests at its weight
+_REQUESTS = {"shadow": 400, "5%": 3000, "25%": 700, "50%": 400, "100%": 250}
+_FEATURES = list(ChurnScenario.FEATURES)
+
+
+@contextmanager
+def live_server(workspace: Workspace) -> Iterator[httpx.Client]:
+    """``driftpilot serve -w WORKSPACE`` in a process of its own on a free local port, and a
+    client for it; stopped with SIGINT (it writes what it logged) when the block ends."""
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "driftpilot", "serve", "-w", str(workspace.root)]
+    server = subprocess.Popen(  # noqa: S603 - our own command line
+        [*command, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            deadline = time.monotonic() + 120
+            while True:
+                if server.poll() is not None:
+                    error = server.stderr.read().decode() if server.stderr else ""
+                    raise RuntimeError(f"driftpilot serve exited: {error[-2000:]}")
+                try:
+                    if client.get("/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("driftpilot serve did not become ready in 120 s")
+                time.sleep(0.2)
+            yield client
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def _await_stage(client: httpx.Client, stage: str | None) -> None:
+    """Wait until the server routes by ``stage`` (it reads the registry every 0.5 s)."""
+    deadline = time.monotonic() + 30
+    while client.get("/readyz").json().get("canary") != stage:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the server did not pick up canary stage {stage}")
+        time.sleep(0.1)
+
+
+def _traffic(
+    client: httpx.Client, frame: pd.DataFrame, start: datetime, workspace: Workspace
+) -> list[dict[str, Any]]:
+    """One request per row, timestamped across the hour from ``start``; then the labels."""
+    values = frame[_FEATURES].astype(object).where(frame[_FEATURES].notna(), None)
+    spacing = 3600 / max(len(frame), 1)
+    answers = []
+    for i, (customer, features) in enumerate(
+        zip(frame["customer_id"], values.to_dict("records"), strict=True)
+    ):
+        moment = start + timedelta(seconds=i * spacing)
+        instance = {
+            "entity_id": str(customer),
+            "timestamp": moment.isoformat(),
+            "features": features,
+        }
+        response = client.post("/v1/predict", json=instance)
+        response.raise_for_status()
+        answers.append(response.json()["predictions"][0])
+    labels = pd.DataFrame(
+        {"prediction_id": [a["prediction_id"] for a in answers], "label": frame["churn"].to_numpy()}
+    )
+    _flushed(client)
+    log_labels(labels, workspace=workspace)
+    return answers
+
+
+def _flushed(client: httpx.Client) -> None:
+    """Wait until the server has written what it answered (it logs asynchronously)."""
+    deadline = time.monotonic() + 30
+    while "driftpilot_serve_log_pending_rows 0.0" not in client.get("/metrics").text:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the server did not write its log within 30 s")
+        time.sleep(0.05)
+
+
+def _canary(
+    client: httpx.Client,
+    workspace: Workspace,
+    frames: Iterator[pd.DataFrame],
+    start: datetime,
+    console: Console,
+) -> tuple[list[Step], datetime]:
+    """Traffic and a controller step per stage, until promotion or rollback."""
+    steps: list[Step] = []
+    now = start
+    while True:
+        state = controller.step(workspace, now=now)
+        if state is not None and state.action == "start":
+            steps.append(state)
+            _print_step(console, state)
+            continue
+        if state is not None:
+            steps.append(state)
+            _print_step(console, state)
+            if state.action in ("promote", "rollback"):
+                _await_stage(client, None)
+                return steps, now
+        current = _live_stage(workspace)
+        if current is None:
+            return steps, now
+        _await_stage(client, current)
+        frame = next(frames).head(_REQUESTS.get(current, 300))
+        answers = _traffic(client, frame, now, workspace)
+        routes = pd.Series([a["route"] for a in answers]).value_counts().to_dict()
+        console.print(f"     {len(answers):,} requests at stage {current}: {routes}")
+        now += timedelta(hours=1)
+
+
+def _live_stage(workspace: Workspace) -> str | None:
+    from driftpilot.canary.state import STATE_TAG, CanaryState
+    from driftpilot.registry.client import Registry
+
+    tags = Registry(workspace).model_state()[1]
+    state = CanaryState.from_json(tags[STATE_TAG]) if STATE_TAG in tags else None
+    return state.stage_name if state is not None and state.live else None
+
+
+def _print_step(console: Console, done: Step) -> None:
+    colour = {"rollback": "red", "promote": "green"}.get(done.action, "cyan")
+    console.print(f"   [{colour}]{escape(done.summary())}[/]")
+
+
+def _weeks(scenario: ChurnScenario, first: int) -> Iterator[pd.DataFrame]:
+    south = story()[9]
+    index = first
+    while True:
+        yield scenario.week(index, south)
+        index += 1
+
+
+def steps_table(steps: list[Step]) -> Table:
+    table = Table(
+        title="canary analyses (challenger vs champion, same traffic)", header_style="bold"
+    )
+    for column in ("version", "stage", "calls", "errors", "p99 ms", "JS dist", "ROC AUC", "step"):
+        table.add_column(column, justify="right" if column not in ("stage", "step") else "left")
+    for done in steps:
+        if done.analysis is None or done.analysis.challenger_calls == 0:
+            continue
+        checks = {c.name: c for c in done.analysis.checks}
+
+        def show(name: str, value: Any, fmt: str) -> str:
+            return "—" if value is None else format(value, fmt)
+
+        auc = checks.get("roc_auc")
+        table.add_row(
+            done.state.version,
+            done.state.stage_name,
+            f"{done.analysis.challenger_calls:,}",
+            show("errors", checks["errors"].challenger, ".1%"),
+            f"{show('', checks['latency'].challenger, '.1f')} / "
+            f"{show('', checks['latency'].champion, '.1f')}",
+            show("divergence", checks["divergence"].challenger, ".3f"),
+            "—" if auc is None or auc.challenger is None
+            else f"{auc.challenger:.3f} / {auc.champion:.3f}",
+            done.action,
+        )  # fmt: skip
+    return table
+
+
+def run_canary_act(
+    workspace: Workspace, scenario: ChurnScenario, after: datetime, console: Console
+) -> list[Step]:
+    """The canary of the current challenger to promotion, then a corrupted candidate's."""
+    from driftpilot.registry.client import Registry
+    from driftpilot.retrain.pipeline import retrain
+
+    registry = Registry(workspace)
+    steps: list[Step] = []
+    if registry.alias("challenger") is None:
+        console.print("no challenger to roll out")
+        return steps
+    console.print(
+        f"\n[bold]canary[/]: version {registry.alias('challenger')} against champion "
+        f"{registry.alias('champion')} on live traffic (week 12, south still changed); "
+        "single-row requests to POST /v1/predict, labels after each stage"
+    )
+    frames = _weeks(scenario, 12)
+    with live_server(workspace) as client:
+        done, now = _canary(client, workspace, frames, after, console)
+        steps += done
+        champion = registry.alias("champion") or ""
+        # the label pipeline breaks: week 16's autopay customers get inverted churn flags
+        week = scenario.week(16, story()[9])
+        scored = registry.load(champion)
+        week["score"] = scored.score(week)
+        week["model_version"] = champion
+        week["prediction_id"] = [f"w16-{i:06d}" for i in range(len(week))]
+        week["timestamp"] = [now + timedelta(minutes=i * 30 / len(week)) for i in range(len(week))]
+        log_predictions(
+            week.drop(columns=["churn"]).rename(columns={"customer_id": "entity_id"}),
+            workspace=workspace,
+        )
+        corrupted = np.where(week["autopay"].to_numpy(dtype=bool), 1 - week["churn"], week["churn"])
+        log_labels(
+            pd.DataFrame({"prediction_id": week["prediction_id"], "label": corrupted}),
+            workspace=workspace,
+        )
+        now += timedelta(hours=1)
+        console.print(
+            "\n[bold]a broken label feed[/]: autopay customers' churn flags arrive inverted; "
+            "a retrain on these labels:"
+        )
+        candidate = retrain(workspace, now=now, reason="labels of the broken feed")
+        console.print(f"   {escape(candidate.summary())}")
+        if candidate.alias == "challenger":
+            done, now = _canary(client, workspace, frames, now, console)
+            steps += done
+    console.print(steps_table(steps))
+    return steps
