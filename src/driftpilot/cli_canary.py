@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -142,6 +142,21 @@ def step(
     _print_step(done, output_format)
 
 
+def _finish(
+    action: Literal["promote", "rollback"],
+    reason: str | None,
+    output_format: OutputFormat,
+    **where: Any,
+) -> None:
+    try:
+        from driftpilot.canary.controller import finish
+
+        done = finish(open_workspace(**where), action, reason=reason)
+    except DriftpilotError as exc:
+        _fail(exc)
+    _print_step(done, output_format)
+
+
 @canary_app.command()
 def promote(
     reason: ReasonOption = None,
@@ -150,13 +165,7 @@ def promote(
     config: ConfigOption = None,
 ) -> None:
     """Promote the canary's challenger to champion now, skipping the remaining stages."""
-    try:
-        from driftpilot.canary.controller import promote as promote_now
-
-        done = promote_now(open_workspace(workspace, config), reason=reason or "promoted by hand")
-    except DriftpilotError as exc:
-        _fail(exc)
-    _print_step(done, output_format)
+    _finish("promote", reason, output_format, workspace=workspace, config=config)
 
 
 @canary_app.command()
@@ -167,15 +176,7 @@ def rollback(
     config: ConfigOption = None,
 ) -> None:
     """Take the canary's challenger out of traffic now (its challenger alias is removed)."""
-    try:
-        from driftpilot.canary.controller import rollback as rollback_now
-
-        done = rollback_now(
-            open_workspace(workspace, config), reason=reason or "rolled back by hand"
-        )
-    except DriftpilotError as exc:
-        _fail(exc)
-    _print_step(done, output_format)
+    _finish("rollback", reason, output_format, workspace=workspace, config=config)
 
 
 def register_commands(app: typer.Typer) -> None:

@@ -196,7 +196,7 @@ def test_promotion_under_load_fails_no_request(deployment: Deployment) -> None:
         for offset in range(3):
             pool.submit(load, offset * 50)
         time.sleep(0.3)
-        promoted = controller.promote(space, reason="load test")
+        promoted = controller.finish(space, "promote", reason="load test")
         refresher = threading.Thread(target=models.refresh)
         refresher.start()
         refresher.join()

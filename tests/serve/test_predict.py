@@ -279,3 +279,17 @@ def test_a_challenger_that_does_not_load_leaves_the_champion_serving(workspace, 
     loads = registry.loads
     models.refresh()
     assert registry.loads == loads  # not retried at every refresh
+
+
+def test_without_a_registry_predict_says_how_to_get_a_model(workspace) -> None:
+    with TestClient(create_app(workspace)) as client:  # no mlflow.db: an ingestion server
+        answer = client.post("/v1/predict", json=instance("a"))
+        ready = client.get("/readyz")
+        logged = client.post(
+            "/v1/predictions",
+            json={"predictions": [{"features": instance("a")["features"], "score": 0.2}]},
+        )
+    assert answer.status_code == 503
+    assert answer.json()["error"] == "no_models" and "driftpilot register" in answer.text
+    assert ready.status_code == 200
+    assert logged.status_code == 200  # ingestion is unaffected

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from driftpilot.registry.client import Registry
     from driftpilot.workspace import Workspace
 
-__all__ = ["Step", "analyse_state", "history", "plan", "promote", "rollback", "start", "step"]
+__all__ = ["Step", "analyse_state", "finish", "history", "plan", "start", "step"]
 
 Action = Literal["start", "wait", "hold", "advance", "promote", "rollback"]
 OUTCOME_TAG = "driftpilot.canary"
@@ -238,26 +238,21 @@ def _current(workspace: Workspace, registry: Registry) -> CanaryState:
     return state
 
 
-def promote(
-    workspace: Workspace, *, reason: str = "promoted by hand", now: datetime | None = None
+def finish(
+    workspace: Workspace,
+    action: Literal["promote", "rollback"],
+    *,
+    reason: str | None = None,
+    now: datetime | None = None,
 ) -> Step:
-    """Promote the canary's challenger now, whatever stage it is at."""
+    """End the canary in progress by hand: promote its challenger now, whatever stage it is
+    at, or take it out of traffic."""
     from driftpilot.registry.client import Registry as _Registry
 
     registry = _Registry(workspace)
     state = _current(workspace, registry)
-    return _apply(workspace, registry, Step("promote", reason, state), now or _now(), by="cli")
-
-
-def rollback(
-    workspace: Workspace, *, reason: str = "rolled back by hand", now: datetime | None = None
-) -> Step:
-    """Take the canary's challenger out of traffic now."""
-    from driftpilot.registry.client import Registry as _Registry
-
-    registry = _Registry(workspace)
-    state = _current(workspace, registry)
-    return _apply(workspace, registry, Step("rollback", reason, state), now or _now(), by="cli")
+    reason = reason or ("promoted by hand" if action == "promote" else "rolled back by hand")
+    return _apply(workspace, registry, Step(action, reason, state), now or _now(), by="cli")
 
 
 def _now() -> datetime:

@@ -207,6 +207,27 @@ def _each(
         yield i, path, record
 
 
+def _batch_id(
+    record: Mapping[str, Any],
+    i: int,
+    path: str,
+    source: str,
+    seen: dict[str, int],
+    problems: _Problems,
+) -> str | None:
+    """The record's prediction id (None when not given); a repeat within the batch is a
+    problem."""
+    pid = _text_id(record.get("prediction_id"), f"{path}.prediction_id", problems)
+    if pid is not None:
+        if pid in seen:
+            problems.add(
+                f"{path}.prediction_id",
+                f"duplicate of {source}[{seen[pid]}] ({pid!r}) in the same batch",
+            )
+        seen[pid] = i
+    return pid
+
+
 def prediction_records(
     records: Sequence[Any],
     features: Mapping[str, FeatureType],
@@ -220,14 +241,7 @@ def prediction_records(
     rows: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     for i, path, record in _each(records, source, _PREDICTION_KEYS, problems):
-        pid = _text_id(record.get("prediction_id"), f"{path}.prediction_id", problems)
-        if pid is not None:
-            if pid in seen:
-                problems.add(
-                    f"{path}.prediction_id",
-                    f"duplicate of {source}[{seen[pid]}] ({pid!r}) in the same batch",
-                )
-            seen[pid] = i
+        pid = _batch_id(record, i, path, source, seen, problems)
         row: dict[str, Any] = {
             "prediction_id": pid or uuid.uuid4().hex,
             "entity_id": _text_id(record.get("entity_id"), f"{path}.entity_id", problems),
@@ -292,14 +306,7 @@ def instance_records(
     rows: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     for i, path, record in _each(records, source, _INSTANCE_KEYS, problems):
-        pid = _text_id(record.get("prediction_id"), f"{path}.prediction_id", problems)
-        if pid is not None:
-            if pid in seen:
-                problems.add(
-                    f"{path}.prediction_id",
-                    f"duplicate of {source}[{seen[pid]}] ({pid!r}) in the same batch",
-                )
-            seen[pid] = i
+        pid = _batch_id(record, i, path, source, seen, problems)
         stamp = record.get("timestamp")
         moment = now if stamp is None else parse_time(stamp)
         if moment is None:
