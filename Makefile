@@ -41,6 +41,7 @@ bench: setup
 	$(RUN) python benchmarks/drift/run.py
 	$(RUN) python benchmarks/ingest/run.py
 	$(RUN) python benchmarks/detection/run.py
+	$(RUN) python benchmarks/serve/run.py
 
 clean:
 	rm -rf .venv demo-data .pytest_cache .mypy_cache .ruff_cache

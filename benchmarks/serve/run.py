@@ -283,7 +283,7 @@ class Connection:
             return status, await self.reader.readexactly(length)
         if not chunked:
             raise ConnectionError("an answer with neither Content-Length nor chunked encoding")
-        parts = []
+        parts: list[bytes] = []
         while True:
             size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
             data = await self.reader.readexactly(size + 2)
@@ -804,10 +804,12 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
         f"for the rates{', wrk for the peak' if client == 'wrk' else ''}): the figures are "
         "lower bounds for a server on a machine of its own"
     )
-    if others and max(others) > 0.25:
+    if others:
+        busy = max(others)
         print(
-            f"WARNING: other processes used up to {max(others):.2f} cores during a phase; "
-            "the figures are skewed: run again on an idle machine"
+            f"CPU used by other processes (and the kernel) during a phase: up to {busy:.2f} "
+            "cores"
+            + (": the figures are skewed, run again on an idle machine" if busy > 0.5 else "")
         )
 
 

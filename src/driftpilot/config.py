@@ -267,6 +267,12 @@ class ServeConfig(_Strict):
         100.0, gt=0, description="A challenger slower than this falls back to the champion"
     )
     max_instances: int = Field(1000, ge=1, description="Instances per /v1/predict request")
+    log_flush_ms: int = Field(
+        1000,
+        ge=1,
+        le=60_000,
+        description="Answers are written to the log this often (one Delta commit per table)",
+    )
     log_buffer_rows: int = Field(
         200_000, ge=1000, description="Predictions held in memory while the log cannot be written"
     )

@@ -21,7 +21,7 @@ columns: {id: [customer_id], timestamp: timestamp, target: churn, prediction: sc
 model: {name: churn, task: binary}
 monitor: {window: week}
 log: {flush_ms: 5}
-serve: {refresh: 1h, challenger_timeout_ms: 200}
+serve: {refresh: 1h, challenger_timeout_ms: 200, log_flush_ms: 20}
 retrain: {params: {n_estimators: 120}}
 alerts:
   sinks: [{type: jsonl, path: alerts.jsonl}]

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["CANARY_CONFIG", "run_canary_act"]
 
 CANARY_CONFIG = """\
-serve: {refresh: 0.5s}
+serve: {refresh: 0.5s, log_flush_ms: 200}
 canary:
   stages:
     - {name: shadow, weight: 0, shadow: 1.0, min_requests: 300, min_duration: 1h}

@@ -266,7 +266,7 @@ def create_app(workspace: Workspace, *, models: ModelSet | None = None) -> Drift
         recorder = Recorder(
             EventLog(workspace),
             flush_rows=config.log.flush_rows,
-            flush_ms=config.log.flush_ms,
+            flush_ms=config.serve.log_flush_ms,
             max_rows=config.serve.log_buffer_rows,
         )
     serving = ServeMetrics(models, recorder)

@@ -6,7 +6,8 @@ bounded by ``serve.challenger_timeout_ms``: when it raises or times out, the cha
 those rows too (route ``fallback``) and the failure is logged to the errors table, so no
 request fails because of a challenger. In a shadow stage the challenger also scores a sample
 of the champion's rows after the answer is sent; its scores go to the shadow table. Every
-answered row is logged (asynchronously) with the request's latency.
+answered row is logged (asynchronously) with its latency: the request's, less the time of the
+other model's call when both answered rows of one batch.
 
 A request: ``{"instances": [{"entity_id": "c-42", "features": {...}}, ...]}`` (or a list, or
 one instance). The answer: ``{"predictions": [{"prediction_id", "score", "prediction",
@@ -100,8 +101,11 @@ class Predictor:
         versions = [served.champion.version] * len(rows)
         failures: list[dict[str, Any]] = []
         canary_at = [i for i, r in enumerate(routes) if r == "canary"]
+        spent = {"canary": 0.0, "champion": 0.0}  # ms in each model's call
         if canary_at and served.challenger is not None:
+            began = time.perf_counter()
             answered = await self._challenger(served.challenger, [rows[i] for i in canary_at])
+            spent["canary"] = (time.perf_counter() - began) * 1000
             if isinstance(answered, str):  # it failed: the champion answers its rows
                 kind, _, message = answered.partition(":")
                 failures = [
@@ -117,6 +121,7 @@ class Predictor:
         champion_at = [i for i, r in enumerate(routes) if r != "canary"]
         if champion_at:
             try:
+                began = time.perf_counter()
                 features = [rows[i]["features"] for i in champion_at]
                 if canary is not None and canary.weight > 0:
                     scores[champion_at] = await asyncio.get_running_loop().run_in_executor(
@@ -124,6 +129,7 @@ class Predictor:
                     )
                 else:  # no live comparison: the fastest path, in the request
                     scores[champion_at] = served.champion.score(features)
+                spent["champion"] = (time.perf_counter() - began) * 1000
             except Exception as exc:  # the champion itself failed: the request fails
                 message = f"{type(exc).__name__}: {exc}"
                 self.recorder.add(
@@ -142,7 +148,14 @@ class Predictor:
                 return self._refused(
                     500, "model_failed", f"version {served.champion.version} failed: {message}"
                 )
-        latency = (time.perf_counter() - start) * 1000
+        total = (time.perf_counter() - start) * 1000
+        # a row's latency leaves out the other model's call: in a batch both models answer,
+        # and the canary compares each model's own time (a single row: the request's time)
+        latency = {
+            "champion": total - spent["canary"],
+            "canary": total - spent["champion"],
+            "fallback": total,
+        }
         answer = self._answer(rows, scores, versions, routes)
         self._record(rows, scores, versions, routes, latency, failures)
         self.metrics.requests.labels("200").inc()
@@ -246,11 +259,11 @@ class Predictor:
         scores: Any,
         versions: list[str],
         routes: list[str],
-        latency: float,
+        latency: dict[str, float],
         failures: list[dict[str, Any]],
     ) -> None:
         logged = [
-            self._row(r, float(s), v, route, latency)
+            self._row(r, float(s), v, route, latency[route])
             for r, s, v, route in zip(rows, scores, versions, routes, strict=True)
         ]
         self.recorder.add("predictions", logged)
@@ -265,7 +278,7 @@ class Predictor:
             seen[(version, route)] = seen.get((version, route), 0) + 1
         for (version, route), count in seen.items():
             self.metrics.predictions.labels(version, route).inc(count)
-            self.metrics.latency.labels(version, route).observe(latency / 1000)
+            self.metrics.latency.labels(version, route).observe(latency[route] / 1000)
 
     @staticmethod
     def _failure(

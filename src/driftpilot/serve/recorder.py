@@ -1,13 +1,18 @@
 """Asynchronous, batched logging of what the server answered.
 
 A prediction is answered first and logged after: rows wait in memory and one worker thread
-appends them to the event log every ``log.flush_ms`` (or once ``log.flush_rows`` wait), one
-Delta commit per table per flush. Three tables: ``predictions`` (what a caller was answered,
-the monitor's input), ``shadow`` (a challenger's shadow scores, kept apart so they are never
-monitored as served predictions) and ``errors`` (failed or timed-out model calls, for the
-canary's error rates). A failed write keeps its rows and is retried with backoff; past
-``serve.log_buffer_rows`` waiting rows the oldest are dropped and counted (a log outage must
-not take the server's memory). Stopping the server writes everything still waiting.
+appends them to the event log every ``serve.log_flush_ms`` (1 s; or once ``log.flush_rows``
+wait), one Delta commit per table per flush. A commit costs 13–55 ms here (more as the table's
+version grows) and part of it holds the interpreter lock, so committing every 50 ms, as
+acknowledged ingestion does, tripled the p99 of single-row predictions at 300 requests/s.
+Answers are not acknowledged writes: a crash loses at most the last interval's rows.
+
+Three tables: ``predictions`` (what a caller was answered, the monitor's input), ``shadow``
+(a challenger's shadow scores, kept apart so they are never monitored as served predictions)
+and ``errors`` (failed or timed-out model calls, for the canary's error rates). A failed
+write keeps its rows and is retried with backoff; past ``serve.log_buffer_rows`` waiting rows
+the oldest are dropped and counted (a log outage must not take the server's memory).
+Stopping the server writes everything still waiting.
 """
 
 from __future__ import annotations
