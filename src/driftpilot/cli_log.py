@@ -131,7 +131,7 @@ def serve(
         from driftpilot.serve.app import create_app
 
         space = open_workspace(workspace, config)
-        app = create_app(space)
+        app = create_app(space, freeze=True)
     except DriftpilotError as exc:
         _fail(exc)
     settings = space.config.serve

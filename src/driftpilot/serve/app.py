@@ -22,6 +22,7 @@ the rows were committed but the fsync failed (they are in the log: do not re-sen
 from __future__ import annotations
 
 import asyncio
+import gc
 import hmac
 import os
 from collections.abc import AsyncIterator
@@ -243,11 +244,15 @@ class DriftpilotApp:
         await send({"type": "http.response.body", "body": orjson.dumps(body)})
 
 
-def create_app(workspace: Workspace, *, models: ModelSet | None = None) -> DriftpilotApp:
+def create_app(
+    workspace: Workspace, *, models: ModelSet | None = None, freeze: bool = False
+) -> DriftpilotApp:
     """The app for one workspace (its model's feature schema is read once, at start).
 
     It serves models on ``POST /v1/predict`` when the workspace has a model registry and
-    ``serve.models`` is true, or when ``models`` is given (tests and embedding)."""
+    ``serve.models`` is true, or when ``models`` is given (tests and embedding). ``freeze``
+    (``driftpilot serve``: the process is the server's) moves everything alive after start-up
+    out of the garbage collector's generations."""
     from driftpilot.policy.config import parse_duration
     from driftpilot.registry.client import in_use
     from driftpilot.serve.metrics import ServeMetrics
@@ -289,6 +294,10 @@ def create_app(workspace: Workspace, *, models: ModelSet | None = None) -> Drift
             await asyncio.to_thread(models.refresh)  # the champion is loaded before traffic
             await recorder.start()
             follower = asyncio.create_task(follow_registry(models), name="driftpilot-registry")
+        if freeze:
+            # what is loaded by now (libraries, models) lives as long as the server: out of
+            # the collector's sight, a full collection no longer walks it mid-request
+            gc.freeze()
         yield
         if follower is not None:
             follower.cancel()

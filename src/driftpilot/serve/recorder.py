@@ -3,8 +3,9 @@
 A prediction is answered first and logged after: rows wait in memory and one worker thread
 appends them to the event log every ``serve.log_flush_ms`` (1 s; or once ``log.flush_rows``
 wait), one Delta commit per table per flush. A commit costs 13–55 ms here (more as the table's
-version grows) and part of it holds the interpreter lock, so committing every 50 ms, as
-acknowledged ingestion does, tripled the p99 of single-row predictions at 300 requests/s.
+version grows) and part of it holds the interpreter lock: committing every 50 ms, as
+acknowledged ingestion does, gave a p99 of 39.7 ms for single-row predictions at 300
+requests/s in benchmarks/serve, once a second 7.1 ms.
 Answers are not acknowledged writes: a crash loses at most the last interval's rows.
 
 Three tables: ``predictions`` (what a caller was answered, the monitor's input), ``shadow``
