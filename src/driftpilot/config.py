@@ -260,7 +260,9 @@ class ServeConfig(_Strict):
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    token: str | None = Field(None, description="Bearer token for write endpoints (or env)")
+    token: str | None = Field(
+        None, description="Bearer token every POST needs (or env DRIFTPILOT_TOKEN)"
+    )
     models: bool = Field(True, description="Serve champion and challenger on POST /v1/predict")
     refresh: str = Field("2s", description="How often aliases and the canary state are read")
     challenger_timeout_ms: float = Field(

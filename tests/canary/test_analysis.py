@@ -55,6 +55,9 @@ def test_error_rates_are_counted_by_hand() -> None:
     assert errors.challenger == pytest.approx(10 / 100)  # type: ignore[attr-defined]
     assert errors.champion == pytest.approx(10 / 1000)  # type: ignore[attr-defined]
     assert errors.status == "fail"  # type: ignore[attr-defined]
+    one = checks(arm(rng, 59, errors=1), arm(rng, 990))["errors"]
+    assert one.status == "pass"  # type: ignore[attr-defined] - one early timeout
+    assert "not significant" in one.detail  # type: ignore[attr-defined]
     few = checks(arm(rng, 20, errors=10), arm(rng, 990))["errors"]
     assert few.status == "wait"  # type: ignore[attr-defined] - 30 calls < min_evidence
 

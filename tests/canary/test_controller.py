@@ -170,6 +170,9 @@ def test_a_faulty_challenger_is_rolled_back_at_the_first_analysis(
     assert registry.version("2").tags["driftpilot.canary"] == "rolled_back"
     assert {a["route"] for a in later} == {"champion"}
     assert controller.step(space) is None  # nothing left to do: no challenger
+    registry.set_alias("challenger", "2")  # put back by hand (or by a retried retrain)
+    assert controller.step(space) is None  # a rolled-back version never starts again
+    assert state_of(registry) is None
 
 
 def test_promotion_under_load_fails_no_request(deployment: Deployment) -> None:
@@ -222,6 +225,18 @@ def test_manual_approval_waits_for_a_step(deployment: Deployment) -> None:
     assert approved is not None
     assert approved.action == "start"
     assert state_of(registry).live  # type: ignore[union-attr]
+
+
+def test_moving_the_champion_by_hand_abandons_the_canary(deployment: Deployment) -> None:
+    space = deployment.workspace
+    registry = Registry(space)
+    assert controller.step(space).action == "start"  # type: ignore[union-attr]
+    registry.set_alias("champion", "2")  # someone promotes by hand
+    registry.delete_alias("challenger")
+    assert controller.step(space) is None
+    assert state_of(registry) is None
+    actions = [s["action"] for s in controller.history(space)]
+    assert actions == ["start", "abandon"]
 
 
 def test_the_cli_reports_steps_and_rolls_back(deployment: Deployment) -> None:

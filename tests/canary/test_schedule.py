@@ -26,9 +26,12 @@ class Recording(threading.Event):
 
 
 @pytest.mark.parametrize(
-    ("action", "expected"), [("hold", 30.0), ("promote", 3600.0), (None, 3600.0)]
+    ("action", "failed", "expected"),
+    [("hold", False, 30.0), ("promote", False, 3600.0), (None, False, 3600.0), (None, True, 30.0)],
 )
-def test_a_canary_in_progress_shortens_the_wait(tmp_path, monkeypatch, action, expected) -> None:
+def test_a_canary_in_progress_shortens_the_wait(
+    tmp_path, monkeypatch, action, failed, expected
+) -> None:
     init_workspace(tmp_path)
     (tmp_path / "driftpilot.yaml").write_text(
         "monitor: {window: rows}\nschedule: {interval: 1h}\ncanary: {interval: 30s}\n"
@@ -37,8 +40,12 @@ def test_a_canary_in_progress_shortens_the_wait(tmp_path, monkeypatch, action, e
     now = datetime(2026, 1, 1, tzinfo=UTC)
     state = CanaryState("c", "2", "1", "running", 1, "5%", 0.05, 0.0, now, now)
     step = Step(action, "", state) if action else None  # type: ignore[arg-type]
-    result = SimpleNamespace(canary=step, monitor=SimpleNamespace(computed=[]),
-                             outcome=SimpleNamespace(level="ok"))  # fmt: skip
+    result = SimpleNamespace(
+        canary=step,
+        canary_failed=failed,
+        monitor=SimpleNamespace(computed=[]),
+        outcome=SimpleNamespace(level="ok"),
+    )
     monkeypatch.setattr(cycle, "run_cycle", lambda workspace, **kwargs: result)
     stop = Recording()
     cycle.run_schedule(space, stop=stop, cycles=2, handle_signals=False, clock=lambda: now)

@@ -5,7 +5,9 @@ returns four checks, each ``pass``, ``fail``, ``wait`` (too little evidence to j
 ``skip`` (not judged at this stage):
 
 - **errors**: the challenger's error rate (failed or timed-out calls over its calls) may
-  exceed the champion's by at most ``max_error_rate_increase``;
+  exceed the champion's by at most ``max_error_rate_increase``; above that it fails when the
+  binomial tail probability of that many errors at the limit's rate is under 0.001 (one
+  early timeout is not a broken model; a challenger that always raises fails at once);
 - **latency**: the challenger's p99 may be at most ``max_latency_ratio`` × the champion's p99
   and at most the champion's p99 + ``latency_slack_ms`` beyond it (both must be exceeded to
   fail, so a sub-millisecond champion does not make noise a failure). A p99 of a few hundred
@@ -50,7 +52,7 @@ __all__ = ["Analysis", "Arm", "Check", "analyse"]
 Float = NDArray[np.float64]
 Status = Literal["pass", "fail", "wait", "skip"]
 _BINS = 20
-LATENCY_ALPHA = 0.001
+ALPHA = 0.001  # the errors and latency checks fail only on evidence this strong
 
 
 @dataclass(frozen=True)
@@ -138,8 +140,13 @@ def _errors(challenger: Arm, champion: Arm, settings: CanaryConfig, enough: bool
         f"{challenger.errors}/{challenger.calls} challenger calls failed ({mine:.2%}) vs "
         f"{theirs:.2%} of the champion's; limit {limit:.2%}"
     )
-    status: Status = "pass" if mine <= limit else "fail" if enough else "wait"
-    return Check("errors", status, mine, theirs, limit, detail)
+    if mine <= limit:
+        return Check("errors", "pass", mine, theirs, limit, detail)
+    chance = tail_probability(challenger.errors, challenger.calls, limit)
+    detail += f" (p = {chance:.2g} at the limit's rate)"
+    if chance >= ALPHA:  # one early timeout is not a broken model
+        return Check("errors", "pass", mine, theirs, limit, detail + ", not significant")
+    return Check("errors", "fail" if enough else "wait", mine, theirs, limit, detail)
 
 
 def p99(latency_ms: Float) -> float | None:
@@ -161,7 +168,7 @@ def _latency(challenger: Arm, champion: Arm, settings: CanaryConfig, enough: boo
     slow = int((challenger.latency_ms > limit).sum())
     chance = tail_probability(slow, calls, 0.01)
     detail += f"; {slow} of {calls} calls above it (p = {chance:.2g} if only 1 % should be)"
-    if chance >= LATENCY_ALPHA:  # a spike or two: no evidence of a slower model
+    if chance >= ALPHA:  # a spike or two: no evidence of a slower model
         return Check("latency", "pass", mine, theirs, limit, detail + ", not significant")
     return Check("latency", "fail" if enough else "wait", mine, theirs, limit, detail)
 

@@ -5,9 +5,10 @@ for approval (``canary.approval: manual``: ``driftpilot canary step`` starts it)
 analysis (:mod:`.analysis`) compares the challenger with the champion on the current stage's
 traffic and decides, by :func:`plan`:
 
-- any check failed → **rollback**: the state tag is removed first (servers stop routing to the
-  challenger at their next refresh), then the ``challenger`` alias; the version is tagged
-  ``driftpilot.canary=rolled_back`` with the reason;
+- any check failed → **rollback**: the version is tagged ``driftpilot.canary=rolled_back``
+  with the reason (a version with that tag never starts a canary again), then the
+  ``challenger`` alias is removed (servers stop routing to it at their next refresh), then
+  the state tag;
 - every check passed (the labeled metric may wait unless ``canary.require_labels``), the stage
   had ``min_requests`` challenger calls and lasted ``min_duration`` → **advance** to the next
   stage, or after the last one → **promote** (``champion`` moves, the old champion becomes
@@ -15,7 +16,11 @@ traffic and decides, by :func:`plan`:
 - otherwise **hold**, saying what it waits for.
 
 Every step but a hold is recorded in the workspace's ``canary/`` table with the analysis as
-evidence and announced to the alert sinks. :func:`plan` is pure; :func:`step` does the IO.
+evidence and announced to the alert sinks. Before acting, the state is read again: a canary
+promoted, rolled back or moved by hand while it was analysed is left alone. A canary whose
+challenger or champion was moved by hand is abandoned (recorded too); a new one starts only
+for a challenger judged against the current champion (its ``parent`` tag). :func:`plan` is
+pure; :func:`step` does the IO.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Step", "analyse_state", "finish", "history", "plan", "start", "step"]
 
-Action = Literal["start", "wait", "hold", "advance", "promote", "rollback"]
+Action = Literal["start", "wait", "hold", "advance", "promote", "rollback", "abandon"]
 OUTCOME_TAG = "driftpilot.canary"
 
 
@@ -60,6 +65,7 @@ class Step:
             "advance": f"canary of version {self.state.version} advances",
             "promote": f"version {self.state.version} promoted to champion",
             "rollback": f"version {self.state.version} rolled back",
+            "abandon": f"canary of version {self.state.version} abandoned",
         }[self.action]
         return f"{what}: {self.reason}"
 
@@ -179,11 +185,20 @@ def step(
     challenger, champion = aliases.get("challenger"), aliases.get("champion")
     state = CanaryState.from_json(tags[STATE_TAG]) if STATE_TAG in tags else None
     if state is not None and (state.version != challenger or state.champion != champion):
-        registry.delete_model_tag(STATE_TAG)  # its challenger or champion moved on without it
+        # its challenger or champion was moved by hand (or by a newer retrain): it ends here
+        registry.delete_model_tag(STATE_TAG)
+        moved = f"challenger is now {challenger}, champion {champion}"
+        _announce(workspace, Step("abandon", moved, state), now, by="controller")
         state = None
     if state is None:
         if challenger is None or champion is None or not settings.enabled:
             return None
+        info = registry.version(challenger)
+        if info.tags.get(OUTCOME_TAG) is not None:
+            return None  # a version already promoted or rolled back once is not tried again
+        parent = info.tag("parent")
+        if parent is not None and parent != champion:
+            return None  # it was judged against another champion: not this pairing
         return start(workspace, registry, challenger, champion, now)
     if state.status == "waiting":
         if not approve:
@@ -203,6 +218,10 @@ def _apply(
     workspace: Workspace, registry: Registry, decided: Step, now: datetime, *, by: str
 ) -> Step:
     state = decided.state
+    if decided.recorded:  # the analysis took a while: act only on the canary it analysed
+        aliases, tags = registry.model_state()
+        if tags.get(STATE_TAG) != state.to_json() or aliases.get("challenger") != state.version:
+            return Step("hold", "the canary changed while it was analysed", state)
     if decided.action == "advance" and decided.stage_to is not None:
         stage = workspace.config.canary.stages[decided.stage_to]
         moved = state.at_stage(decided.stage_to, stage.name, stage.weight, stage.shadow, now)
@@ -211,14 +230,18 @@ def _apply(
         from driftpilot.retrain.pipeline import promote_version
 
         promote_version(workspace, state.version)
-        registry.delete_model_tag(STATE_TAG)
+        _announce(workspace, decided, now, by=by)  # promoted: recorded before the clean-up
         registry.set_version_tag(state.version, OUTCOME_TAG, "promoted")
+        registry.delete_model_tag(STATE_TAG)
+        return decided
     elif decided.action == "rollback":
-        registry.delete_model_tag(STATE_TAG)  # out of traffic first
-        if registry.alias("challenger") == state.version:
-            registry.delete_alias("challenger")
+        # the version is marked first (never started again), then taken out of traffic:
+        # servers stop routing once the challenger alias no longer names it
         registry.set_version_tag(state.version, OUTCOME_TAG, "rolled_back")
         registry.set_version_tag(state.version, f"{OUTCOME_TAG}_reason", decided.reason[:4000])
+        if registry.alias("challenger") == state.version:
+            registry.delete_alias("challenger")
+        registry.delete_model_tag(STATE_TAG)
     if decided.recorded:
         _announce(workspace, decided, now, by=by)
     return decided
@@ -251,6 +274,14 @@ def finish(
 
     registry = _Registry(workspace)
     state = _current(workspace, registry)
+    if registry.alias("challenger") != state.version:
+        from driftpilot.errors import ConfigError
+
+        raise ConfigError(
+            f"the canary is of version {state.version} but the challenger alias is now "
+            f"{registry.alias('challenger')}",
+            hint="`driftpilot canary step` ends the stale canary; then act on the new one",
+        )
     reason = reason or ("promoted by hand" if action == "promote" else "rolled back by hand")
     return _apply(workspace, registry, Step(action, reason, state), now or _now(), by="cli")
 

@@ -50,6 +50,7 @@ class CycleResult:
     textfile: str | None = None
     retrains: list[RetrainResult] = field(default_factory=list)
     canary: Step | None = None  # the canary controller's step, when a canary ran
+    canary_failed: bool = False  # the step raised: the canary is tried again soon
     errors: list[str] = field(default_factory=list)  # effects that failed (retrain, MLflow)
 
 
@@ -112,6 +113,7 @@ def _model_effects(
     try:
         result.canary = canary_step(workspace, now=now, engine=engine, registry=registry)
     except Exception as exc:  # as above: the canary is analysed again next cycle
+        result.canary_failed = True
         _effect_failed(result, f"the canary step failed: {exc}")
 
 
@@ -220,7 +222,8 @@ def run_schedule(
             else:
                 good, failures = good + 1, 0
                 wait = _wait_seconds(workspace, clock())
-                if result.canary is not None and result.canary.action not in _ENDED:
+                live = result.canary is not None and result.canary.action not in _ENDED
+                if live or result.canary_failed:
                     # a canary in progress is analysed every canary.interval
                     wait = min(
                         wait, parse_duration(workspace.config.canary.interval).total_seconds()

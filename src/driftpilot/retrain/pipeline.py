@@ -403,6 +403,7 @@ def _finish_existing(registry: Registry, done: VersionInfo) -> RetrainResult:
     parent = done.tag("parent")
     if (
         alias is None
+        and done.tags.get("driftpilot.canary") is None  # not one a canary already judged
         and done.tag("gate") == "passed"
         and parent is not None
         and registry.alias("champion") == parent

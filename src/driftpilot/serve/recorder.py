@@ -87,6 +87,7 @@ class Recorder:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._backing_off = False
         self.written = dict.fromkeys(TABLES, 0)
         self.dropped = 0
         self.failures = 0
@@ -97,7 +98,7 @@ class Recorder:
         return sum(len(rows) for rows in self._rows.values())
 
     def add(self, table: str, rows: list[dict[str, Any]]) -> None:
-        """Queue rows for ``table`` (never blocks)."""
+        """Queue rows for ``table`` (never blocks; called on the event loop only)."""
         queue = self._rows[table]
         queue.extend(rows)
         over = self.pending - self._max_rows
@@ -105,7 +106,7 @@ class Recorder:
             queue.popleft()
             self.dropped += 1
             over -= 1
-        if len(queue) >= self._flush_rows:
+        if len(queue) >= self._flush_rows and not self._backing_off:
             self._wake.set()
 
     async def start(self) -> None:
@@ -124,11 +125,12 @@ class Recorder:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._flush_s + backoff)
             self._wake.clear()
-            ok = await asyncio.to_thread(self.flush)
+            ok = await self.flush()
             backoff = 0.0 if ok else min(max(backoff * 2, 0.5), 30.0)
+            self._backing_off = backoff > 0
             if self._closing:
                 for _ in range(3):
-                    if not self.pending or await asyncio.to_thread(self.flush):
+                    if not self.pending or await self.flush():
                         break
                     await asyncio.sleep(0.2)
                 if self.pending:
@@ -137,23 +139,34 @@ class Recorder:
                     )
                 return
 
-    def flush(self) -> bool:
-        """Write every waiting row (one commit per table); False when a write failed (its
-        rows wait for the next try)."""
-        ok = True
-        for table, queue in self._rows.items():
-            if not queue:
-                continue
-            rows = [queue.popleft() for _ in range(len(queue))]
+    async def flush(self) -> bool:
+        """Write every waiting row (one commit per table, in a worker thread); False when a
+        write failed (its rows wait for the next try, oldest first). The queues are only
+        touched here, on the event loop, never from the worker."""
+        batches = {t: list(q) for t, q in self._rows.items() if q}
+        for table in batches:
+            self._rows[table].clear()
+        failed = await asyncio.to_thread(self._write, batches)
+        for table, rows in failed.items():
+            self._rows[table].extendleft(reversed(rows))
+        return not failed
+
+    def _write(self, batches: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+        from driftpilot.log.writer import CommitNotConfirmed
+
+        failed: dict[str, list[dict[str, Any]]] = {}
+        for table, rows in batches.items():
             try:
                 arrow = self._log.rows_to_table(rows, self._schemas[table], self._clock())
                 self._log.append(self._paths[table], arrow)
-            except Exception as exc:  # keep the rows (oldest first) for the next try
-                queue.extendleft(reversed(rows))
+            except CommitNotConfirmed as exc:  # committed, not synced: never write it twice
+                self.written[table] += len(rows)
+                log.warning("serving log: %d %s rows not synced to disk: %s", len(rows), table, exc)
+            except Exception as exc:  # nothing written: keep the rows for the next try
+                failed[table] = rows
                 self.failures += 1
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("serving log: %d %s rows not written yet: %s", len(rows), table, exc)
-                ok = False
             else:
                 self.written[table] += len(rows)
-        return ok
+        return failed
