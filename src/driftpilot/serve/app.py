@@ -25,6 +25,7 @@ import asyncio
 import gc
 import hmac
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -298,6 +299,9 @@ def create_app(
             # what is loaded by now (libraries, models) lives as long as the server: out of
             # the collector's sight, a full collection no longer walks it mid-request
             gc.freeze()
+            # the log writer's thread gives the interpreter back to requests within 0.5 ms
+            # instead of 5 ms
+            sys.setswitchinterval(0.0005)
         yield
         if follower is not None:
             follower.cancel()
