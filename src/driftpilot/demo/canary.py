@@ -147,17 +147,15 @@ def _canary(
     steps: list[Step] = []
     now = start
     while True:
-        state = controller.step(workspace, now=now)
-        if state is not None and state.action == "start":
-            steps.append(state)
-            _print_step(console, state)
-            continue
-        if state is not None:
-            steps.append(state)
-            _print_step(console, state)
-            if state.action in ("promote", "rollback"):
+        done = controller.step(workspace, now=now)
+        if done is not None:
+            steps.append(done)
+            _print_step(console, done)
+            if done.action in ("promote", "rollback"):
                 _await_stage(client, None)
                 return steps, now
+            if done.action == "start":  # analysed at once: it holds for want of traffic
+                continue
         current = _live_stage(workspace)
         if current is None:
             return steps, now

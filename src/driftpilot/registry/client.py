@@ -352,14 +352,7 @@ class Registry:
 
     def link_decision(self, version: str, decision: str) -> None:
         """Record that ``version`` also answers ``decision`` (one retrain served several)."""
-        self.call(
-            "tag a version",
-            self.client.set_model_version_tag,
-            self.name,
-            str(version),
-            _also(decision),
-            "true",
-        )
+        self.set_version_tag(version, _also(decision), "true")
 
     def failed_runs(self, decision: str) -> int:
         """Retrain runs for ``decision`` that failed (for ``retrain.max_attempts``)."""
