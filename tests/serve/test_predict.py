@@ -294,3 +294,18 @@ def test_without_a_registry_predict_says_how_to_get_a_model(workspace) -> None:
     assert "driftpilot register" in answer.text
     assert ready.status_code == 200
     assert logged.status_code == 200  # ingestion is unaffected
+
+
+def test_a_new_challenger_is_not_held_up_by_the_calls_of_a_stuck_one(workspace, registry) -> None:
+    registry.models["2"] = Stand(0.6, sleep=1.0)  # every call outlives the 50 ms timeout
+    registry.models["3"] = Stand(0.7)
+    registry.canary(weight=1.0)
+    client, models = serve(workspace, registry)
+    with client:
+        stuck = client.post("/v1/predict", json=[instance(f"c{i}") for i in range(4)]).json()
+        client.post("/v1/predict", json=instance("x"))  # both threads of version 2 now busy
+        registry.canary(weight=1.0, version="3")
+        models.refresh()
+        fresh = client.post("/v1/predict", json=instance("y")).json()
+    assert {p["route"] for p in stuck["predictions"]} == {"fallback"}
+    assert fresh["predictions"][0]["model_version"] == "3"

@@ -55,7 +55,8 @@ class Predictor:
         self.timeout = config.serve.challenger_timeout_ms / 1000
         self.max_instances = config.serve.max_instances
         # the challenger's thread: a slow or stuck challenger never holds up the event loop
-        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="driftpilot-challenger")
+        self.pool = _challenger_pool()
+        self._pool_version: str | None = None
         # while the challenger answers live traffic the champion scores in a thread too, so
         # the two latencies the canary compares include the same hand-off (its own thread:
         # a stuck challenger never queues the champion's calls)
@@ -169,6 +170,11 @@ class Predictor:
     async def _challenger(self, scorer: Scorer, rows: Sequence[dict[str, Any]]) -> Any:
         """The challenger's scores, or ``"kind:message"`` when it raised or timed out."""
         features = [r["features"] for r in rows]
+        if scorer.version != self._pool_version:
+            # a new challenger gets threads of its own: calls of an earlier one that never
+            # returned must not make it time out
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool, self._pool_version = _challenger_pool(), scorer.version
         loop = asyncio.get_running_loop()
         try:
             return await asyncio.wait_for(
@@ -298,3 +304,7 @@ class Predictor:
     def _refused(self, status: int, error: str, message: str) -> Answer:
         self.metrics.requests.labels(str(status)).inc()
         return status, {"error": error, "message": message}
+
+
+def _challenger_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="driftpilot-challenger")
