@@ -396,21 +396,9 @@ async def open_loop(
             if left <= 0:
                 phase.errors["unsent (out of time)"] += 1
                 continue
-            try:
-                if conn is None:
-                    conn = await asyncio.wait_for(Connection.open(port), left)
-                status, _ = await asyncio.wait_for(conn.call(request), left)
-            except TimeoutError:
-                phase.errors["timeout" if left >= timeout else "unanswered (out of time)"] += 1
-                if conn is not None:
-                    conn.close()
-                conn = None
-                continue
-            except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
-                phase.errors[f"connection: {type(exc).__name__}"] += 1
-                if conn is not None:
-                    conn.close()
-                conn = None
+            late = "timeout" if left >= timeout else "unanswered (out of time)"
+            conn, status = await _exchange(conn, port, request, left, phase, late)
+            if status is None:
                 continue
             done = time.perf_counter()
             if status == 200:
@@ -439,6 +427,27 @@ async def open_loop(
     return phase
 
 
+async def _exchange(
+    conn: Connection | None, port: int, request: bytes, timeout: float, phase: Phase, late: str
+) -> tuple[Connection | None, int | None]:
+    """One request on ``conn`` (opened when None): the connection to go on with and the HTTP
+    status, or None for the status when it failed (counted in ``phase.errors``; a timeout
+    under ``late``) and the connection was dropped."""
+    try:
+        if conn is None:
+            conn = await asyncio.wait_for(Connection.open(port), timeout)
+        status, _ = await asyncio.wait_for(conn.call(request), timeout)
+    except TimeoutError:
+        phase.errors[late] += 1
+    except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+        phase.errors[f"connection: {type(exc).__name__}"] += 1
+    else:
+        return conn, status
+    if conn is not None:
+        conn.close()
+    return None, None
+
+
 async def closed_loop(
     port: int, requests: list[bytes], *, seconds: float, connections: int, timeout: float
 ) -> Phase:
@@ -456,22 +465,9 @@ async def closed_loop(
             request = requests[counter % len(requests)]
             counter += 1
             sent = time.perf_counter()
-            try:
-                if conn is None:
-                    conn = await asyncio.wait_for(Connection.open(port), timeout)
-                status, _ = await asyncio.wait_for(conn.call(request), timeout)
-            except TimeoutError:
-                phase.errors["timeout"] += 1
-                if conn is not None:
-                    conn.close()
-                conn = None
-                continue
-            except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
-                phase.errors[f"connection: {type(exc).__name__}"] += 1
-                if conn is not None:
-                    conn.close()
-                conn = None
-                await asyncio.sleep(0.01)
+            conn, status = await _exchange(conn, port, request, timeout, phase, "timeout")
+            if status is None:
+                await asyncio.sleep(0.01)  # a refused connection: do not spin
                 continue
             done = time.perf_counter()
             if done > end:

@@ -78,23 +78,14 @@ def status(
     from datetime import UTC, datetime
 
     try:
-        from driftpilot.canary.controller import Step, analyse_state, history, plan
-        from driftpilot.canary.state import STATE_TAG, CanaryState
+        from driftpilot.canary.controller import history, preview
+        from driftpilot.canary.state import CanaryState
         from driftpilot.registry.client import Registry
 
         space = open_workspace(workspace, config)
-        registry = Registry(space)
-        aliases, tags = registry.model_state()
-        state = CanaryState.from_json(tags[STATE_TAG]) if STATE_TAG in tags else None
-        now = datetime.now(UTC)
-        done: Step | None = None
-        if state is not None and state.live:
-            metric = space.config.canary.metric or space.config.retrain.gate.primary(
-                space.config.model.task
-            )
-            done = plan(state, analyse_state(space, state, now), space.config.canary, now, metric)
-        elif state is not None:
-            done = Step("wait", "waiting for approval: `driftpilot canary step`", state)
+        aliases, tags = Registry(space).model_state()
+        state = CanaryState.from_tags(tags)
+        done = preview(space, state, datetime.now(UTC)) if state is not None else None
         steps = history(space)
     except DriftpilotError as exc:
         _fail(exc)

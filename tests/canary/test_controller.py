@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from driftpilot.canary import controller
-from driftpilot.canary.state import STATE_TAG, CanaryState
+from driftpilot.canary.state import CanaryState
 from driftpilot.cli import app as cli
 from driftpilot.log.writer import log_labels
 from driftpilot.registry.client import LoadedModel, Registry
@@ -60,7 +60,7 @@ def flushed(client: TestClient) -> None:
 
 def state_of(registry: Registry) -> CanaryState | None:
     tags = registry.model_state()[1]
-    return CanaryState.from_json(tags[STATE_TAG]) if STATE_TAG in tags else None
+    return CanaryState.from_tags(tags)
 
 
 def test_a_good_challenger_goes_through_every_stage_to_champion(

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from driftpilot.registry.client import Registry
     from driftpilot.workspace import Workspace
 
-__all__ = ["Step", "analyse_state", "finish", "history", "plan", "start", "step"]
+__all__ = ["Step", "analyse_state", "finish", "history", "plan", "preview", "start", "step"]
 
 Action = Literal["start", "wait", "hold", "advance", "promote", "rollback", "abandon"]
 OUTCOME_TAG = "driftpilot.canary"
@@ -161,6 +161,14 @@ def analyse_state(
     )
 
 
+def preview(workspace: Workspace, state: CanaryState, now: datetime) -> Step:
+    """The step the controller would take now, without taking it (``canary status``)."""
+    if not state.live:
+        return Step("wait", "waiting for approval: `driftpilot canary step`", state)
+    analysis = analyse_state(workspace, state, now)
+    return plan(state, analysis, workspace.config.canary, now, _metric(workspace))
+
+
 def _metric(workspace: Workspace) -> str:
     config = workspace.config
     return config.canary.metric or config.retrain.gate.primary(config.model.task)
@@ -183,7 +191,7 @@ def step(
     registry = registry or _Registry(workspace)
     aliases, tags = registry.model_state()
     challenger, champion = aliases.get("challenger"), aliases.get("champion")
-    state = CanaryState.from_json(tags[STATE_TAG]) if STATE_TAG in tags else None
+    state = CanaryState.from_tags(tags)
     if state is not None and (state.version != challenger or state.champion != champion):
         # its challenger or champion was moved by hand (or by a newer retrain): it ends here
         registry.delete_model_tag(STATE_TAG)
@@ -251,7 +259,7 @@ def _current(workspace: Workspace, registry: Registry) -> CanaryState:
     from driftpilot.errors import ConfigError
 
     tags = registry.model_state()[1]
-    state = CanaryState.from_json(tags[STATE_TAG]) if STATE_TAG in tags else None
+    state = CanaryState.from_tags(tags)
     if state is None:
         raise ConfigError(
             f"model {registry.name!r} has no canary in progress",

@@ -63,6 +63,11 @@ class CanaryState:
         ok = state.status in ("waiting", "running") and 0 <= state.weight <= 1
         return state if ok and 0 <= state.shadow <= 1 else None
 
+    @classmethod
+    def from_tags(cls, tags: dict[str, str]) -> CanaryState | None:
+        """The state in a registered model's tags, or None (no tag, or a damaged one)."""
+        return cls.from_json(tags[STATE_TAG]) if STATE_TAG in tags else None
+
     def at_stage(self, stage: int, name: str, weight: float, shadow: float, now: datetime) -> Any:
         return replace(
             self,

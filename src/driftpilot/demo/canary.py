@@ -168,11 +168,11 @@ def _canary(
 
 
 def _live_stage(workspace: Workspace) -> str | None:
-    from driftpilot.canary.state import STATE_TAG, CanaryState
+    from driftpilot.canary.state import CanaryState
     from driftpilot.registry.client import Registry
 
     tags = Registry(workspace).model_state()[1]
-    state = CanaryState.from_json(tags[STATE_TAG]) if STATE_TAG in tags else None
+    state = CanaryState.from_tags(tags)
     return state.stage_name if state is not None and state.live else None
 
 

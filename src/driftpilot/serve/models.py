@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from driftpilot.canary.state import STATE_TAG, CanaryState
+from driftpilot.canary.state import CanaryState
 from driftpilot.serve.scoring import Scorer
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ class ModelSet:
                     champion = self._scorer(wanted)
                 except Exception as exc:  # keep the champion already serving
                     problems.append(f"champion version {wanted} did not load: {exc}")
-            canary = CanaryState.from_json(tags[STATE_TAG]) if STATE_TAG in tags else None
+            canary = CanaryState.from_tags(tags)
             challenger = None
             version = aliases.get("challenger")
             if canary is not None and (version is None or canary.version != version):
