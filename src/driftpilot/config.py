@@ -31,7 +31,13 @@ from pydantic import (
 from driftpilot.alerts.config import AlertsConfig
 from driftpilot.canary.config import CanaryConfig
 from driftpilot.errors import ConfigError
-from driftpilot.policy.config import PolicyConfig, check_condition, parse_duration
+from driftpilot.features.config import FeaturesConfig
+from driftpilot.policy.config import (
+    PolicyConfig,
+    check_condition,
+    feature_store_rule,
+    parse_duration,
+)
 from driftpilot.policy.language import parse_condition
 from driftpilot.retrain.config import (
     BINARY_METRICS,
@@ -49,6 +55,7 @@ __all__ = [
     "DriftRule",
     "DriftpilotConfig",
     "EngineConfig",
+    "FeaturesConfig",
     "KPIConfig",
     "LogConfig",
     "ModelConfig",
@@ -329,6 +336,7 @@ class DriftpilotConfig(_Strict):
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     retrain: RetrainConfig = Field(default_factory=RetrainConfig)
     canary: CanaryConfig = Field(default_factory=CanaryConfig)
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
 
     @model_validator(mode="after")
     def _gate_fits_task(self) -> DriftpilotConfig:
@@ -364,13 +372,23 @@ class DriftpilotConfig(_Strict):
             "segments": list(self.monitor.segments),
             "features": list(self.model.features) or None,
         }
-        for name, text in policy.triggers.items():
+        triggers = {name: parse_condition(text) for name, text in policy.triggers.items()}
+        for name, node in triggers.items():
             where = f"policy.triggers.{name}"
-            check_condition(parse_condition(text), where=where, triggers=[], **known)  # type: ignore[arg-type]
+            check_condition(node, where=where, triggers=[], **known)  # type: ignore[arg-type]
+            self._feature_store(node, triggers, where)
         for name, rule in (policy.rules or {}).items():
             where = f"policy.rules.{name}.when"
-            check_condition(rule.condition, where=where, triggers=list(policy.triggers), **known)  # type: ignore[arg-type]
+            check_condition(rule.condition, where=where, triggers=list(triggers), **known)  # type: ignore[arg-type]
+            self._feature_store(rule.condition, triggers, where)
         return self
+
+    def _feature_store(self, node: Any, triggers: dict[str, Any], where: str) -> None:
+        if feature_store_rule(node, triggers, where) and not self.features.enabled:
+            raise ValueError(
+                f"{where}: tests feature-store values, and this workspace has no feature "
+                "store; set features.repo to a Feast repository, or remove the condition"
+            )
 
 
 def _valid_keys(loc: tuple[int | str, ...]) -> list[str]:

@@ -38,9 +38,15 @@ def dtype_kind(dtype: Any) -> str:
         return "numeric"
     if dtype.is_string():
         return "string"
-    if dtype.is_temporal():
+    if dtype.is_temporal() or zoned_nanoseconds(dtype):
         return "temporal"
     return "other"
+
+
+def zoned_nanoseconds(dtype: Any) -> bool:
+    """DuckDB's zoned nanosecond timestamps (pandas 2 writes them to Parquet) reach Ibis as an
+    unknown type; the engines cast them to zoned microseconds."""
+    return bool(dtype.is_unknown() and "TIMESTAMPTZ_NS" in str(dtype))
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@
       decisions/               Delta table of policy decisions (one per rule and window)
       alerts/                  Delta table of incident messages sent
       canary/                  Delta table of canary steps (start, advance, promote, rollback)
+      feature-checks/          Delta table of feature-store checks (freshness, skew)
+      features/                the Feast repository, when ``features.repo`` points here
 
 Every command takes ``--workspace/-w DIR``; without it, ``DRIFTPILOT_WORKSPACE`` or the current
 folder.
@@ -105,6 +107,10 @@ class Workspace:
     @property
     def canary_path(self) -> Path:
         return self.root / "canary"
+
+    @property
+    def feature_checks_path(self) -> Path:
+        return self.root / "feature-checks"
 
     @property
     def reports_path(self) -> Path:

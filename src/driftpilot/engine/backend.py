@@ -212,13 +212,15 @@ def _arrow(frame: Any) -> Any:
 
     A column of mixed Python objects (numbers with a stray 'n/a', text with a stray number)
     becomes text, so a numeric feature counts the text as type errors instead of failing.
+    Zoned nanosecond times become UTC wall-clock nanoseconds (naive times are UTC to the
+    engines): ibis has no type for DuckDB's zoned nanosecond timestamps.
     """
     if not type(frame).__module__.startswith("pandas"):
         return frame
     import pyarrow as pa
 
     try:
-        return pa.Table.from_pandas(frame, preserve_index=False)
+        return _naive_ns(pa.Table.from_pandas(frame, preserve_index=False))
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         fixed = frame.copy()
         for name in fixed.columns:
@@ -226,11 +228,21 @@ def _arrow(frame: Any) -> Any:
             if column.dtype == object:
                 fixed[name] = column.map(lambda v: None if _missing(v) else str(v)).astype("string")
         try:
-            return pa.Table.from_pandas(fixed, preserve_index=False)
+            return _naive_ns(pa.Table.from_pandas(fixed, preserve_index=False))
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise SourceError(
                 f"cannot convert the data frame to columns: {exc}", hint="give each column one type"
             ) from exc
+
+
+def _naive_ns(table: Any) -> Any:
+    import pyarrow as pa
+
+    for i, field in enumerate(table.schema):
+        kind = field.type
+        if pa.types.is_timestamp(kind) and kind.tz is not None and kind.unit == "ns":
+            table = table.set_column(i, field.name, table.column(i).cast(pa.timestamp("ns")))
+    return table
 
 
 def _missing(value: Any) -> bool:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from driftpilot.errors import SchemaError
 from driftpilot.profile.grid import CODES, HALF, SUB, Z_CLIP, Grid
+from driftpilot.schema import zoned_nanoseconds
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -66,7 +67,7 @@ def utc_time(column: ir.Column) -> ir.TimestampValue:
     """A time column as UTC wall-clock time: text with offsets and zoned times are converted,
     naive times are taken as UTC (engines run with their session time zone set to UTC)."""
     dtype = column.type()
-    if dtype.is_string():
+    if dtype.is_string() or zoned_nanoseconds(dtype):
         return column.cast("timestamp('UTC')").cast("timestamp")
     if dtype.is_timestamp() and dtype.timezone is not None:
         return column.cast("timestamp")

@@ -37,6 +37,7 @@ class WindowReport(DriftReport):
     estimated_kpis: dict[str, float | None] = Field(default_factory=dict)
     detectors: dict[str, Any] = Field(default_factory=dict)
     latency: dict[str, float | None] = Field(default_factory=dict)
+    feature_store: dict[str, Any] | None = None  # a feature-store check (window features@…)
     fingerprint: str
     computed_at: datetime
 

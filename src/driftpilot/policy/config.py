@@ -50,6 +50,7 @@ __all__ = [
     "RuleConfig",
     "check_condition",
     "default_rules",
+    "feature_store_rule",
     "parse_duration",
 ]
 
@@ -185,8 +186,11 @@ class PolicyConfig(_Strict):
         return value
 
 
-def default_rules(task: str, segments: list[str]) -> dict[str, RuleConfig]:
-    """driftpilot's default policy: performance first, drift and quality as warnings.
+def default_rules(
+    task: str, segments: list[str], *, feature_store: bool = False
+) -> dict[str, RuleConfig]:
+    """driftpilot's default policy: performance first, drift and quality as warnings; with a
+    feature store, stale feature views alert and online/offline skew warns.
 
     Every threshold is calibrated from the reference (k standard deviations of the value over
     reference chunks, widened for small windows), so the policy stays quiet on stationary data
@@ -217,6 +221,9 @@ def default_rules(task: str, segments: list[str]) -> dict[str, RuleConfig]:
     rules["data_drift"] = RuleConfig(when="drifted_features >= 1", severity="warn")
     rules["output_drift"] = RuleConfig(when="drift(prediction) or drift(label)", severity="warn")
     rules["data_quality"] = RuleConfig(when="quality_issues >= 1")
+    if feature_store:
+        rules["stale_features"] = RuleConfig(when="stale_feature_views >= 1")
+        rules["feature_skew"] = RuleConfig(when="feature_skew(*) > 0.01", severity="warn")
     return rules
 
 
@@ -306,6 +313,13 @@ def _check_arguments(
                 f"{', '.join(DETECTOR_NAMES)}"
             )
         return
+    if spec.view:
+        if len(call.args) != 1 or options:
+            raise ValueError(
+                f"{where}: {text}: expected {spec.name}(VIEW), with a feature view's name or * "
+                "(any view)"
+            )
+        return
     if spec.feature:
         if len(call.args) != 1 or options:
             raise ValueError(
@@ -338,6 +352,26 @@ def _check_arguments(
             )
     if len(options) > 1:
         raise ValueError(f"{where}: {text}: give one segment column")
+
+
+def feature_store_rule(node: Node, triggers: dict[str, Node], where: str) -> bool:
+    """Whether ``node`` tests feature-store checks (True) or windows (False); a condition
+    testing both is refused: the two are judged on different series."""
+    kinds = set()
+    for call in calls_of(node):
+        if call.name in triggers and not call.args and not call.options:
+            kinds.add(feature_store_rule(triggers[call.name], triggers, where))
+            continue
+        spec = CATALOG.get(canonical(call.name))
+        if spec is not None:
+            kinds.add(spec.kind == "feature_store")
+    if len(kinds) > 1:
+        raise ValueError(
+            f"{where}: a condition tests either feature-store values (stale_feature_views, "
+            "feature_age_hours, materialization_age_hours, feature_skew) or window values, "
+            "not both: they are judged at different times; split it into two rules"
+        )
+    return kinds == {True}
 
 
 def _check_comparisons(node: Node, where: str, triggers: list[str]) -> None:

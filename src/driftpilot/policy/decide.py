@@ -27,7 +27,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from driftpilot.errors import ConfigError
-from driftpilot.policy.config import RuleConfig, check_condition, default_rules
+from driftpilot.policy.config import (
+    RuleConfig,
+    check_condition,
+    default_rules,
+    feature_store_rule,
+)
 from driftpilot.policy.evaluate import Context, Evidence, evaluate
 from driftpilot.policy.language import parse_condition, parse_rule
 
@@ -38,6 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Decision", "Outcome", "decide", "effective_rules"]
 
+CHECK_PREFIX = "features@"  # the window key of a feature-store check
 Status = Literal["ok", "pending", "firing", "cooldown", "waiting", "too_small"]
 EXIT_CODES = {"ok": 0, "warn": 1, "alert": 2}
 
@@ -79,11 +85,18 @@ class Outcome:
 
     @property
     def latest_key(self) -> str | None:
-        return self.decisions[-1].window_key if self.decisions else None
+        windows = [d.window_key for d in self.decisions if not _is_check(d.window_key)]
+        return windows[-1] if windows else self.latest_check_key
+
+    @property
+    def latest_check_key(self) -> str | None:
+        checks = [d.window_key for d in self.decisions if _is_check(d.window_key)]
+        return checks[-1] if checks else None
 
     def latest(self) -> list[Decision]:
-        """The decisions on the most recent judged window."""
-        return [d for d in self.decisions if d.window_key == self.latest_key]
+        """The decisions on the most recent judged window and the most recent feature check."""
+        keys = {self.latest_key, self.latest_check_key}
+        return [d for d in self.decisions if d.window_key in keys]
 
     @property
     def actions(self) -> list[Decision]:
@@ -101,11 +114,17 @@ class Outcome:
         return EXIT_CODES[self.level]
 
 
+def _is_check(key: str) -> bool:
+    return key.startswith(CHECK_PREFIX)
+
+
 def effective_rules(config: DriftpilotConfig) -> dict[str, RuleConfig]:
     policy = config.policy
     if policy.rules is not None:
         return dict(policy.rules)
-    return default_rules(config.model.task, list(config.monitor.segments))
+    return default_rules(
+        config.model.task, list(config.monitor.segments), feature_store=config.features.enabled
+    )
 
 
 def _check_features(config: DriftpilotConfig, profile: Profile | None) -> None:
@@ -146,17 +165,26 @@ def decide(
     now: datetime,
     *,
     profile: Profile | None = None,
+    checks: Sequence[WindowReport] = (),
 ) -> Outcome:
-    """Judge every rule on every closed window of ``history`` (see the module's docstring)."""
+    """Judge every rule on every closed window of ``history`` (see the module's docstring);
+    rules on feature-store values are judged on the feature ``checks`` instead."""
     _check_features(config, profile)
     policy = config.policy
     ordered = sorted(history, key=lambda r: (r.window is None, r.window or now, r.window_key))
     judged = [r for r in ordered if policy.open_windows or _closed(r, config, now)]
+    checked = sorted(
+        (c for c in checks if c.window is not None and c.window <= now),
+        key=lambda r: (r.window, r.window_key),
+    )
     triggers = {name: parse_condition(text) for name, text in policy.triggers.items()}
     decisions: list[Decision] = []
     for name, rule in effective_rules(config).items():
-        decisions += _judge_rule(name, rule, judged, triggers, profile, config)
-    order = {r.window_key: i for i, r in enumerate(judged)}
+        on_checks = feature_store_rule(rule.condition, triggers, f"policy.rules.{name}")
+        series = checked if on_checks else judged
+        decisions += _judge_rule(name, rule, series, triggers, profile, config)
+    both = sorted([*judged, *checked], key=lambda r: (r.window or now, r.window_key))
+    order = {r.window_key: i for i, r in enumerate(both)}
     decisions.sort(key=lambda d: (order[d.window_key], d.rule))
     return Outcome(decisions)
 

@@ -161,6 +161,8 @@ def _candidates(
         return [Candidate(base - current)]
     if kind == "latency":
         return [_or_note(report.latency.get(spec.source), "no latency was logged")]
+    if kind == "feature_store":
+        return _feature_store_candidates(call, spec, report)
     # detectors: they watch labeled predictions, so a window without labels tells nothing
     if not report.labels.get("labeled") or not report.detectors:
         return [Candidate(None, note="no labeled predictions for the detectors yet")]
@@ -174,6 +176,31 @@ def _candidates(
     return [
         Candidate(float(sum(fired.values())), ", ".join(n for n, f in fired.items() if f) or None)
     ]
+
+
+def _feature_store_candidates(
+    call: Call, spec: MetricSpec, report: WindowReport
+) -> list[Candidate]:
+    check = report.feature_store
+    if check is None:
+        return [Candidate(None, note="no feature-store check at this time")]
+    if spec.name == "stale_feature_views":
+        stale = check.get("stale_views") or []
+        return [Candidate(float(len(stale)), ", ".join(stale) or None)]
+    found = check.get("skew" if spec.name == "feature_skew" else "views") or {}
+    names = sorted(found) if call.args[0] == "*" else [call.args[0]]
+    out = []
+    for name in names:
+        entry = found.get(name)
+        if entry is None:
+            out.append(Candidate(None, name, note=f"the check has no {name!r}"))
+        elif spec.name == "feature_skew":
+            out.append(Candidate(float(entry["rate"]), name, float(entry["compared"])))
+        else:
+            age = entry.get(spec.source)
+            note = None if age is not None else "; ".join(entry.get("reasons") or []) or None
+            out.append(Candidate(None if age is None else age / 3600, name, note=note))
+    return out
 
 
 def _or_note(value: Any, note: str) -> Candidate:

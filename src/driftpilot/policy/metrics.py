@@ -20,7 +20,14 @@ lists them all.
 ``latency_p99`` ``latency_p50`` ``latency_mean``  serving latency (ms)
 ``detector(adwin|page_hinkley|ddm|any)`` ``detectors_fired``  streaming detectors
 ``rows`` ``labeled`` ``label_coverage``  the window's size and its labels
+``stale_feature_views``             feature-store checks (``features.repo``): views not fresh;
+``feature_age_hours(VIEW)``         the newest online value's age; ``*`` any view;
+``materialization_age_hours(VIEW)``  the time since the view's last materialization;
+``feature_skew(F)``                 F's online/offline mismatch rate (``*``: any feature)
 ==================================  ===============================================================
+
+A rule tests either window values or feature-store values: feature-store rules are judged on
+the cycle's feature checks (one per cycle), window rules on the windows.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ Kind = Literal[
     "estimated_kpi",
     "latency",
     "detector",
+    "feature_store",
 ]
 
 
@@ -56,6 +64,7 @@ class MetricSpec:
     low: float = 0.0
     high: float = INF
     feature: bool = False  # takes one feature (or *, prediction, label)
+    view: bool = False  # takes one feature view (or *)
     segments: bool = False  # takes SEGMENT=VALUE or SEGMENT=*
     flag: bool = False  # a yes/no value, used without a comparison
     calibrated: Literal["above", "below"] | None = None  # direction of a calibrated threshold
@@ -138,6 +147,13 @@ def _catalog() -> dict[str, MetricSpec]:
         add(MetricSpec("latency_" + name, "latency", source=name))
     add(MetricSpec("detector", "detector", high=1.0, flag=True))
     add(MetricSpec("detectors_fired", "detector", high=3.0))
+    add(MetricSpec("stale_feature_views", "feature_store", source="stale_views"))
+    for name, source in (
+        ("feature_age_hours", "value_age_seconds"),
+        ("materialization_age_hours", "materialization_age_seconds"),
+    ):
+        add(MetricSpec(name, "feature_store", view=True, source=source))
+    add(MetricSpec("feature_skew", "feature_store", high=1.0, feature=True, source="skew"))
     return {spec.name: spec for spec in specs}
 
 
@@ -152,8 +168,6 @@ ALIASES = {
 NOT_YET = {
     "error_rate": "the serving log of failed requests, which arrives with `driftpilot serve` "
     "serving models",
-    "freshness": "the feature store (feature views and their materialization)",
-    "feature_age": "the feature store (feature views and their materialization)",
 }
 
 
