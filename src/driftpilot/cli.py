@@ -224,3 +224,6 @@ cli_model.register_commands(app)
 from driftpilot import cli_canary  # noqa: E402
 
 cli_canary.register_commands(app)
+from driftpilot import cli_features  # noqa: E402
+
+cli_features.register_commands(app)

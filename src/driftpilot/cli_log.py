@@ -33,13 +33,19 @@ class EngineName(StrEnum):
 
 def init(
     directory: Annotated[Path, typer.Argument(help="The workspace folder.")] = Path("."),
+    features: Annotated[
+        bool,
+        typer.Option(
+            "--features", help="Also write the churn demo's Feast repository (features/)."
+        ),
+    ] = False,
 ) -> None:
     """Create a workspace: a folder with driftpilot.yaml, where the log and reports live."""
     from driftpilot.errors import DriftpilotError
     from driftpilot.workspace import init_workspace
 
     try:
-        space = init_workspace(directory)
+        space = init_workspace(directory, features=features)
     except DriftpilotError as exc:
         _fail(exc)
     typer.echo(
@@ -48,6 +54,12 @@ def init(
         f"  2. driftpilot profile REFERENCE_DATA -w {directory}\n"
         f"  3. log predictions: driftpilot ingest predictions FILE -w {directory}, "
         f"or driftpilot serve -w {directory}"
+        + (
+            f"\n  features: write rows to {space.root / 'features' / 'data'}/<view>/, then "
+            f"driftpilot features apply -w {directory} and driftpilot features materialize"
+            if features
+            else ""
+        )
     )
 
 

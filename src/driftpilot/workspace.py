@@ -33,7 +33,7 @@ from driftpilot.errors import ConfigError, ProfileError
 if TYPE_CHECKING:
     from driftpilot.profile.model import Profile
 
-__all__ = ["ENV_VAR", "TEMPLATE", "Workspace", "init_workspace"]
+__all__ = ["ENV_VAR", "FEATURES_TEMPLATE", "TEMPLATE", "Workspace", "init_workspace"]
 
 ENV_VAR = "DRIFTPILOT_WORKSPACE"
 
@@ -135,12 +135,25 @@ class Workspace:
         return Profile.load(self.reference_path)
 
 
-def init_workspace(root: str | Path) -> Workspace:
-    """Create a workspace folder with a commented ``driftpilot.yaml`` (kept if it exists)."""
+FEATURES_TEMPLATE = """\
+features:
+  repo: features      # the Feast repository (feature_store.yaml, definitions.py)
+  views: [customer_profile_v1, customer_usage_v2]
+  schedule: 1d        # `driftpilot run` materializes this often
+"""
+
+
+def init_workspace(root: str | Path, *, features: bool = False) -> Workspace:
+    """Create a workspace folder with a commented ``driftpilot.yaml`` (kept if it exists);
+    with ``features``, also the churn demo's Feast repository in ``features/``."""
     path = Path(root).resolve()
     path.mkdir(parents=True, exist_ok=True)
     (path / "log").mkdir(exist_ok=True)
     config = path / CONFIG_FILE
     if not config.exists():
-        config.write_text(TEMPLATE, encoding="utf-8")
+        config.write_text(TEMPLATE + (FEATURES_TEMPLATE if features else ""), encoding="utf-8")
+    if features:
+        from driftpilot.features.demo_repo import write_demo_repo
+
+        write_demo_repo(path / "features")
     return Workspace.open(path)

@@ -7,6 +7,7 @@
                               # to the workspace; null: no feature store
       views: [customer_usage_v2, customer_profile_v1]   # the model's views (default: all)
       schedule: 1d            # `driftpilot run` materializes this often
+      materialize: true       # false: another scheduler materializes (or it is paused)
       staleness: null         # allowed age of the newest online value and of the last
                               # materialization (default: twice the schedule)
       lookback: 30d           # a view never materialized starts this far back
@@ -40,6 +41,7 @@ class FeaturesConfig(_Strict):
     repo: str | None = Field(None, description="Feast repository folder (relative: workspace)")
     views: list[str] = Field(default_factory=list, description="The model's feature views")
     schedule: str = Field("1d", description="Materialize this often in `driftpilot run`")
+    materialize: bool = Field(True, description="false: materialized elsewhere (or paused)")
     staleness: str | None = Field(None, description="Allowed age (default: twice the schedule)")
     lookback: str = Field("30d", description="First materialization of a view starts this far back")
     check_entities: int = Field(100, ge=1, le=100_000)

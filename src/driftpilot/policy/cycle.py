@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 
     from driftpilot.canary.controller import Step
     from driftpilot.engine.backend import Engine
+    from driftpilot.features.check import FeatureCheck
     from driftpilot.monitor.job import MonitorResult
+    from driftpilot.monitor.report import WindowReport
     from driftpilot.policy.act import Sent
     from driftpilot.policy.decide import Outcome
     from driftpilot.registry.client import Registry
@@ -52,6 +54,8 @@ class CycleResult:
     canary: Step | None = None  # the canary controller's step, when a canary ran
     canary_failed: bool = False  # the step raised: the canary is tried again soon
     errors: list[str] = field(default_factory=list)  # effects that failed (retrain, MLflow)
+    materialized: list[dict[str, Any]] = field(default_factory=list)  # views loaded online
+    features: FeatureCheck | None = None  # the feature-store check of this cycle
 
 
 def run_cycle(
@@ -73,15 +77,51 @@ def run_cycle(
     now = now or datetime.now(UTC)
     monitored = run_monitor(workspace, engine=engine, now=now)
     profile = workspace.reference()
-    outcome = decide(history(workspace), workspace.config, now, profile=profile)
+    problems: list[str] = []
+    materialized, check, checks = _feature_store(workspace, now, problems)
+    outcome = decide(history(workspace), workspace.config, now, profile=profile, checks=checks)
     store_decisions(workspace, outcome.decisions, now)
     sent = notify(workspace, outcome, now, deliver=deliver) if send else []
-    result = CycleResult(monitored, outcome, sent)
+    result = CycleResult(monitored, outcome, sent, materialized=materialized, features=check)
+    for problem in problems:
+        _effect_failed(result, problem)
     if in_use(workspace):
         _model_effects(workspace, result, now, engine, retrain=send)
     textfile = workspace.config.schedule.textfile
     result.textfile = str(write_textfile(workspace, textfile)) if textfile else None
     return result
+
+
+def _feature_store(
+    workspace: Workspace, now: datetime, problems: list[str]
+) -> tuple[list[dict[str, Any]], FeatureCheck | None, list[WindowReport]]:
+    """Materialize when the schedule says so, check freshness and skew, and return the
+    stored checks the policy judges. A feature store that fails is reported, not raised:
+    the window rules still decide."""
+    settings = workspace.config.features
+    if not settings.enabled:
+        return [], None, []
+    from driftpilot.features.check import check_features, recent_checks, store_check
+    from driftpilot.features.store import FeatureRepo
+
+    materialized: list[dict[str, Any]] = []
+    check = None
+    try:
+        repo = FeatureRepo(workspace)
+        if settings.materialize:
+            every = parse_duration(settings.schedule)
+            due = [
+                name
+                for name, view in repo.views().items()
+                if view.last_materialized is None or now - view.last_materialized >= every
+            ]
+            if due:
+                materialized = repo.materialize(now, due)
+        check = check_features(workspace, now, repo=repo)
+        store_check(workspace, check)
+    except Exception as exc:  # Feast down or broken: reported; the window rules still decide
+        problems.append(f"the feature-store check failed: {exc}")
+    return materialized, check, recent_checks(workspace)
 
 
 def _model_effects(

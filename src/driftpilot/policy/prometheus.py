@@ -17,6 +17,12 @@ decisions, so scraping costs two small table reads and never recomputes anything
 ``driftpilot_kpi{kpi}`` ``driftpilot_estimated_kpi{kpi}``  business KPIs
 ``driftpilot_latency_ms{quantile}``         serving latency
 ``driftpilot_detector_fired{detector}``     streaming detectors
+``driftpilot_feature_view_stale{view,version}``  1 when the latest feature check found the view
+                                            not fresh
+``driftpilot_feature_value_age_seconds{view}``  age of the newest online value
+``driftpilot_feature_materialization_age_seconds{view}``  time since the last materialization
+``driftpilot_feature_allowed_staleness_seconds{view}``  the allowance both are judged against
+``driftpilot_feature_skew{feature,view}``   online/offline mismatch rate
 ``driftpilot_rule_active{rule,severity}``   1 while the rule's incident is open (or cooling down)
 ``driftpilot_rule_held{rule}``              1 when the rule's condition held on the window
 ``driftpilot_policy_level``                 0 ok, 1 warn, 2 alert
@@ -43,34 +49,43 @@ PERFORMANCE = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "
 LEVELS = {"ok": 0, "warn": 1, "alert": 2}
 
 
-def latest_state(workspace: Workspace) -> tuple[WindowReport | None, list[dict[str, Any]]]:
-    """The latest window's report and the stored decisions about it."""
+def latest_state(
+    workspace: Workspace,
+) -> tuple[WindowReport | None, list[dict[str, Any]], WindowReport | None]:
+    """The latest window's report, the stored decisions about it and about the latest
+    feature-store check, and that check."""
+    from driftpilot.features.check import recent_checks
     from driftpilot.monitor.report import history
+    from driftpilot.policy.decide import effective_rules
     from driftpilot.policy.store import decision_rows
 
     reports = history(workspace)
+    checks = recent_checks(workspace, 1) if workspace.config.features.enabled else []
+    check = checks[-1] if checks else None
     rows = decision_rows(workspace, ["window_key", "decision"])
     if not rows:
-        return (reports[-1] if reports else None), []
+        return (reports[-1] if reports else None), [], check
     decided = {r["window_key"] for r in rows}
     judged = [r for r in reports if r.window_key in decided]
     report = judged[-1] if judged else (reports[-1] if reports else None)
-    if report is None:
-        return None, []
-    from driftpilot.policy.decide import effective_rules
-
+    keys = {r.window_key for r in (report, check) if r is not None}
     current = set(effective_rules(workspace.config))  # rules since removed are not exported
     decisions = [
         d
-        for d in (json.loads(r["decision"]) for r in rows if r["window_key"] == report.window_key)
+        for d in (json.loads(r["decision"]) for r in rows if r["window_key"] in keys)
         if d["rule"] in current
     ]
-    return report, sorted(decisions, key=lambda d: d["rule"])
+    return report, sorted(decisions, key=lambda d: d["rule"]), check
 
 
 class _Collector:
-    def __init__(self, report: WindowReport | None, decisions: list[dict[str, Any]]) -> None:
-        self.report, self.decisions = report, decisions
+    def __init__(
+        self,
+        report: WindowReport | None,
+        decisions: list[dict[str, Any]],
+        check: WindowReport | None = None,
+    ) -> None:
+        self.report, self.decisions, self.check = report, decisions, check
 
     def collect(self) -> Iterator[Any]:
         from prometheus_client.core import GaugeMetricFamily as Gauge
@@ -130,6 +145,8 @@ class _Collector:
             for name, found in sorted(report.detectors.items()):
                 fired.add_metric([name], 1.0 if found.get("fired") else 0.0)
             yield fired
+        if self.check is not None and self.check.feature_store is not None:
+            yield from _feature_store(self.check.feature_store)
         active = Gauge("driftpilot_rule_active", "Rule incident open", labels=["rule", "severity"])
         held = Gauge("driftpilot_rule_held", "Rule condition held", labels=["rule"])
         level = "ok"
@@ -142,6 +159,37 @@ class _Collector:
         yield active
         yield held
         yield _gauge("policy_level", "0 ok, 1 warn, 2 alert", LEVELS[level])
+
+
+def _feature_store(check: dict[str, Any]) -> Iterator[Any]:
+    from prometheus_client.core import GaugeMetricFamily as Gauge
+
+    views = check.get("views") or {}
+    stale = Gauge(
+        "driftpilot_feature_view_stale", "Feature view not fresh", labels=["view", "version"]
+    )
+    ages = {
+        key: Gauge(f"driftpilot_feature_{key}_seconds", text, labels=["view"])
+        for key, text in (
+            ("value_age", "Age of the newest online value"),
+            ("materialization_age", "Time since the last materialization"),
+            ("allowed_staleness", "Allowed age of values and materializations"),
+        )
+    }
+    for name, health in sorted(views.items()):
+        stale.add_metric([name, health["version"]], 0.0 if health["status"] == "fresh" else 1.0)
+        for key, gauge in ages.items():
+            field = "allowed_seconds" if key == "allowed_staleness" else f"{key}_seconds"
+            if health.get(field) is not None:
+                gauge.add_metric([name], float(health[field]))
+    yield stale
+    yield from ages.values()
+    skew = Gauge(
+        "driftpilot_feature_skew", "Online/offline mismatch rate", labels=["feature", "view"]
+    )
+    for feature, found in sorted((check.get("skew") or {}).items()):
+        skew.add_metric([feature, found["view"]], float(found["rate"]))
+    yield skew
 
 
 def _gauge(name: str, help_text: str, value: Any) -> Any:

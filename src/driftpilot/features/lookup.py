@@ -1,0 +1,115 @@
+"""Online features by entity id, with a freshness status per value (``GET /features`` and
+``POST /v1/predict`` with ids only).
+
+The views' definitions (features, versions, TTLs, last materialization) are cached until the
+workspace's materialization stamp changes: every materialization (``driftpilot run``, the CLI,
+another process) rewrites it, and the next lookup reads the registry again. Values are always
+read from the online store.
+
+For scoring, a value past its view's TTL is given to the model as missing: the offline join a
+model was trained on returns nothing past the TTL, so serving it online would score with
+values training never saw (Feast itself returns such values online).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from driftpilot.errors import DataError
+from driftpilot.features.freshness import value_status
+
+if TYPE_CHECKING:
+    from driftpilot.features.store import FeatureRepo, ViewInfo
+    from driftpilot.workspace import Workspace
+
+__all__ = ["Lookup"]
+
+
+class Lookup:
+    def __init__(self, workspace: Workspace, repo: FeatureRepo | None = None) -> None:
+        from driftpilot.features.store import FeatureRepo
+
+        self.repo = repo or FeatureRepo(workspace)
+        self._stamp: float | None = -1.0
+        self._served: dict[str, ViewInfo] = {}
+
+    def served(self) -> dict[str, ViewInfo]:
+        """Feature → view, read again after each materialization."""
+        stamp = self.repo.stamp()
+        if stamp != self._stamp:
+            self.repo.refresh()
+            self._served = self.repo.feature_views()
+            self._stamp = stamp
+        return self._served
+
+    def _pick(self, features: Sequence[str] | None) -> dict[str, ViewInfo]:
+        served = self.served()
+        if not features:
+            return served
+        unknown = [f for f in features if f not in served]
+        if unknown:
+            raise DataError(
+                f"unknown features {unknown}; the feature views serve {sorted(served)}",
+                field="features",
+                hint="ask for features of the views in features.views",
+            )
+        return {f: served[f] for f in features}
+
+    def get(
+        self,
+        ids: Sequence[str],
+        features: Sequence[str] | None = None,
+        *,
+        now: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Each entity's values with their event time, view, version and status."""
+        now = now or datetime.now(UTC)
+        picked = self._pick(features)
+        values, stamps = self.repo.online(list(ids), picked)
+        moment = now.timestamp()
+        entities = []
+        for i, entity in enumerate(ids):
+            out = {}
+            for name, view in picked.items():
+                stamp = stamps[name][i]
+                out[name] = {
+                    "value": values[name][i],
+                    "event_timestamp": (
+                        datetime.fromtimestamp(stamp, UTC).isoformat() if stamp else None
+                    ),
+                    "age_seconds": moment - stamp if stamp else None,
+                    "view": view.name,
+                    "version": view.version,
+                    "status": value_status(stamp, view.ttl, now),
+                }
+            entities.append({"entity_id": str(entity), "features": out})
+        views = {v.name: v.to_dict() for v in picked.values()}
+        return {"checked_at": now.isoformat(), "entities": entities, "views": views}
+
+    def for_scoring(
+        self, ids: Sequence[str], features: Sequence[str], *, now: datetime | None = None
+    ) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
+        """The model's feature values per entity (past-TTL values as missing), and
+        ``(position, problem)`` for entities the online store holds nothing for."""
+        now = now or datetime.now(UTC)
+        picked = self._pick(features)
+        values, stamps = self.repo.online(list(ids), picked)
+        rows, problems = [], []
+        for i, entity in enumerate(ids):
+            row = {}
+            for name, view in picked.items():
+                fresh = value_status(stamps[name][i], view.ttl, now) == "fresh"
+                row[name] = values[name][i] if fresh else None
+            if all(not stamps[name][i] for name in picked):
+                views = sorted({v.name for v in picked.values()})
+                problems.append(
+                    (
+                        i,
+                        f"entity {entity!r} has no online values in {views}: an unknown entity, "
+                        "or the views were not materialized; send its features instead",
+                    )
+                )
+            rows.append(row)
+        return rows, problems
