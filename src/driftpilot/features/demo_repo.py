@@ -100,6 +100,10 @@ def write_demo_repo(path: Path) -> Path:
     return path
 
 
+def _micros(times: pd.Series) -> pd.Series:
+    return pd.to_datetime(times, utc=True).astype("datetime64[us, UTC]").reset_index(drop=True)
+
+
 def write_view_rows(
     repo: Path, frame: pd.DataFrame, part: str, *, created: pd.Series | None = None
 ) -> list[Path]:
@@ -107,8 +111,9 @@ def write_view_rows(
     sources as file ``part``; ``created`` (default: the event time) is when each row was
     written."""
     written = []
-    stamps = pd.to_datetime(frame["timestamp"], utc=True).reset_index(drop=True)
-    made = stamps if created is None else pd.to_datetime(created, utc=True).reset_index(drop=True)
+    # one time type in every file of a source (µs, UTC): the offline store reads them as one
+    stamps = _micros(frame["timestamp"])
+    made = stamps if created is None else _micros(created)
     for view, columns in VIEWS.items():
         rows = pd.DataFrame(
             {

@@ -320,42 +320,59 @@ class FeatureRepo:
         view = next(iter(features.values()))
         times = pd.to_datetime(entities["timestamp"], utc=True)
         keys = self.keys(entities["entity_id"].tolist(), view)
-        pairs = pd.DataFrame({view.join_key: keys, "_t": times})
-        # Feast's file store keeps one row per (key, timestamp) and drops rows it finds no
-        # value for; unique pairs go in and every input row is matched back by its pair
+        pairs = pd.DataFrame({view.join_key: keys, "_t": times.to_numpy()})
+        # Feast's file store keeps one row per (key, timestamp), and drops a row that one of
+        # the views has no value for (losing the other views' values too): each view is
+        # joined on its own, unique pairs go in, and every input row is matched back
         unique = pairs.drop_duplicates().rename(columns={"_t": "event_timestamp"})
-        refs = [f"{v.name}:{f}" for f, v in features.items()]
-        with _quiet():
-            joined = self.store.get_historical_features(
-                entity_df=unique.reset_index(drop=True),
-                features=refs,
-                filter_by_created_timestamp=known_at_event,
-            ).to_df()
-        joined["event_timestamp"] = pd.to_datetime(joined["event_timestamp"], utc=True)
-        joined = joined.drop_duplicates([view.join_key, "event_timestamp"])
-        merged = pairs.merge(
-            joined.rename(columns={"event_timestamp": "_t"}),
-            on=[view.join_key, "_t"],
-            how="left",
-        )
-        for name in features:
-            out[name] = merged[name].to_numpy()
-        return out
+        by_view: dict[str, list[str]] = {}
+        for name, owner in features.items():
+            by_view.setdefault(owner.name, []).append(name)
+        for owner, names in by_view.items():
+            with _quiet():
+                joined = self.store.get_historical_features(
+                    entity_df=unique.reset_index(drop=True),
+                    features=[f"{owner}:{f}" for f in names],
+                    filter_by_created_timestamp=known_at_event,
+                ).to_df()
+            joined["event_timestamp"] = pd.to_datetime(joined["event_timestamp"], utc=True)
+            joined = joined.drop_duplicates([view.join_key, "event_timestamp"])
+            merged = pairs.merge(
+                joined.rename(columns={"event_timestamp": "_t"}),
+                on=[view.join_key, "_t"],
+                how="left",
+            )
+            for name in names:
+                out[name] = merged[name].to_numpy()
+        return out[list(features)]
 
     def recent_entities(self, view: ViewInfo, now: datetime, limit: int) -> list[Any]:
-        """Up to ``limit`` entity ids with values in the view's offline source in the span the
-        online store should cover (its staleness allowance before ``now``)."""
+        """The ``limit`` entities updated last in the view's offline source within its
+        staleness allowance before ``now`` (newest first): the entities whose online values
+        show whether materialization keeps up. Read through the offline store's own
+        latest-row query, the one materialization uses."""
         span = self.settings.allowed_staleness()
         with _quiet():
-            rows = self.store.get_historical_features(
-                features=[f"{view.name}:{next(iter(view.features))}"],
-                start_date=now - span,
-                end_date=now,
-            ).to_df()
-        keys = rows[view.join_key].drop_duplicates()
-        if len(keys) > limit:
-            keys = keys.sample(n=limit, random_state=0)
-        return list(keys.tolist())
+            feast_view = self.store.get_feature_view(view.name)
+            source = feast_view.batch_source
+            rows = (
+                self.store._get_provider()
+                .offline_store.pull_latest_from_table_or_query(
+                    config=self.store.config,
+                    data_source=source,
+                    join_key_columns=[view.join_key],
+                    feature_name_columns=[],
+                    timestamp_field=source.timestamp_field,
+                    created_timestamp_column=source.created_timestamp_column or None,
+                    start_date=_aware(now) - span,
+                    end_date=_aware(now),
+                )
+                .to_df()
+            )
+        if rows.empty:
+            return []
+        rows = rows.sort_values(source.timestamp_field, ascending=False, kind="stable")
+        return list(rows[view.join_key].drop_duplicates().head(limit).tolist())
 
     # writes ------------------------------------------------------------------------------
 

@@ -1,5 +1,11 @@
 """Training sets: the latest labeled production window, split by time.
 
+With a feature store (``features.repo``) the features of each labeled prediction are not the
+logged ones: they are joined point in time from the Feast views at the prediction's timestamp,
+with values created after it left out (``get_historical_features`` with created-timestamp
+filtering), so a backfill never leaks into training and the features are the definitions'
+own.
+
 A retrain trains on the labeled predictions of the last ``retrain.days`` days (by prediction
 time), optionally blended with older rows (``retrain.blend``). The window is ordered by time:
 its most recent ``holdout`` share is held out for the evaluation gate, the next most recent
@@ -13,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -187,13 +193,18 @@ def from_log(
             field="monitor.segments",
             hint="segment by a feature or a logged column such as model_version or route",
         )
-    keep = [ROW_KEY, TIME, LABEL, *features, *segments]
+    store = config.features.enabled
+    keep = [ROW_KEY, TIME, LABEL, *(["entity_id"] if store else list(features)), *segments]
     blend = settings.blend
     with_older = blend.share > 0 and blend.source == "history"
     if not with_older:
         table = table.filter(table.timestamp >= ibis.literal(start))
     rows = engine.execute(table.select(*keep)).to_pandas()
     rows[TIME] = pd.to_datetime(rows[TIME], utc=True)
+    notes: list[str] = []
+    if store:
+        rows, note = _point_in_time(workspace, rows, features)
+        notes.append(note)
     recent = rows[rows[TIME] >= pd.Timestamp(start)]
     older: pd.DataFrame | None = None
     if with_older:
@@ -212,9 +223,47 @@ def from_log(
         original = original[original[TIME] < pd.Timestamp(start)]
         older = _older_sample(original, len(recent), blend.share, settings.seed)
     where = f"the log's last {settings.days:g} days (since {start:%Y-%m-%d %H:%M} UTC)"
-    return _checked(
-        recent, config, features, older=older, where=where, start=start, end=now, source="log"
+    found = _checked(
+        recent,
+        config,
+        features,
+        older=older,
+        where=where,
+        start=start,
+        end=now,
+        source="feature_store" if store else "log",
     )
+    return replace(found, notes=notes)
+
+
+def _point_in_time(
+    workspace: Workspace, rows: pd.DataFrame, features: dict[str, FeatureType]
+) -> tuple[pd.DataFrame, str]:
+    """The rows with their features joined point in time from the feature store."""
+    from driftpilot.features.store import FeatureRepo
+
+    no_id = rows["entity_id"].isna()
+    if no_id.any():
+        raise DataError(
+            f"{int(no_id.sum()):,} labeled predictions have no entity_id; a point-in-time "
+            "join from the feature store needs each prediction's entity",
+            field="entity_id",
+            hint="log entity ids with the predictions, or unset features.repo to train on "
+            "the logged features",
+        )
+    repo = FeatureRepo(workspace)
+    views = repo.feature_views(list(features))
+    joined = repo.historical(rows[["entity_id", TIME]], views)
+    out = rows.drop(columns=["entity_id"])
+    for name in features:
+        out[name] = joined[name].to_numpy()
+    empty = int(joined.isna().all(axis=1).sum())
+    named = sorted({f"{v.name} ({v.version})" for v in views.values()})
+    note = (
+        f"features joined point in time from {', '.join(named)}; {empty:,} of {len(rows):,} "
+        "rows had no value in any view"
+    )
+    return out, note
 
 
 def _from_frame(

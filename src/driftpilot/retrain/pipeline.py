@@ -108,6 +108,8 @@ def _log_training(
         "rows_validation": len(data.validation),
         "rows_holdout": len(data.holdout),
         "rows_blended": data.blended,
+        "training_source": data.source,
+        **({"training_notes": "; ".join(data.notes)[:500]} if data.notes else {}),
         "window_start": data.window_start,
         "window_end": data.window_end,
         **{f"trainer.{k}": v for k, v in trained_params.items()},
@@ -280,6 +282,8 @@ def _summary(data: TrainingSet) -> dict[str, Any]:
         "blended": data.blended,
         "window_start": data.window_start,
         "window_end": data.window_end,
+        "source": data.source,
+        "notes": list(data.notes),
     }
 
 

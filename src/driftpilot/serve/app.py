@@ -1,7 +1,10 @@
 """The driftpilot HTTP app: serving the registry's models, logging predictions and labels.
 
 ``POST /v1/predict`` scores instances with the champion (or the challenger for a canary's
-share, :mod:`driftpilot.serve.predict`); ``GET /healthz`` answers while the process lives,
+share, :mod:`driftpilot.serve.predict`); with a feature store, ``GET /features?ids=1,2,3
+[&features=a,b]`` answers each entity's online values with their event time, feature view,
+version and freshness (fresh, stale past the view's TTL, missing), and instances to score may
+send only their entity id; ``GET /healthz`` answers while the process lives,
 ``GET /readyz`` once a champion is loaded (503 with the reason before), ``GET /metrics`` the
 Prometheus exposition (window values, rule states, requests, latency and errors per model
 version and route, the canary's weights, the log's queue); ``/docs`` the OpenAPI docs.
@@ -41,6 +44,7 @@ from driftpilot.log.writer import CommitNotConfirmed, EventLog, ingestion_time
 from driftpilot.workspace import Workspace
 
 if TYPE_CHECKING:
+    from driftpilot.features.lookup import Lookup
     from driftpilot.serve.models import ModelSet
     from driftpilot.serve.predict import Predictor
     from driftpilot.serve.recorder import Recorder
@@ -211,13 +215,28 @@ class DriftpilotApp:
         b"/v1/labels": "labels",
     }
 
-    def __init__(self, app: FastAPI, ingestion: _Ingestion) -> None:
-        self.app, self.ingestion = app, ingestion
+    def __init__(
+        self, app: FastAPI, ingestion: _Ingestion, features: _Features | None = None
+    ) -> None:
+        self.app, self.ingestion, self.features = app, ingestion, features
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.app, name)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if (
+            self.features is not None
+            and scope["type"] == "http"
+            and scope["method"] == "GET"
+            and scope.get("raw_path", b"").split(b"?")[0] == b"/features"
+        ):
+            authorization = dict(scope["headers"]).get(b"authorization")
+            status, body = self.features.get(
+                scope.get("query_string", b""),
+                authorization.decode("latin-1") if authorization else None,
+            )
+            await _send(send, status, body)
+            return
         kind = (
             self.ROUTES.get(scope.get("raw_path", b"").split(b"?")[0])
             if scope["type"] == "http" and scope["method"] == "POST"
@@ -235,14 +254,58 @@ class DriftpilotApp:
             declared.decode("latin-1") if declared else None,
             receive,
         )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [(b"content-type", b"application/json")],
-            }
-        )
-        await send({"type": "http.response.body", "body": orjson.dumps(body)})
+        await _send(send, status, body)
+
+
+async def _send(send: Any, status: int, body: dict[str, Any]) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
+    await send({"type": "http.response.body", "body": orjson.dumps(body)})
+
+
+class _Features:
+    """``GET /features``: online values by entity id, with freshness."""
+
+    def __init__(self, lookup: Lookup, token: str | None, limit: int) -> None:
+        self.lookup, self.token, self.limit = lookup, token, limit
+
+    def get(self, query: bytes, authorization: str | None) -> tuple[int, dict[str, Any]]:
+        from urllib.parse import parse_qs
+
+        from driftpilot.errors import DriftpilotError
+
+        if self.token is not None and not hmac.compare_digest(
+            (authorization or "").encode(), f"Bearer {self.token}".encode()
+        ):
+            message = "this endpoint needs 'Authorization: Bearer <token>'"
+            return 401, {"error": "unauthorized", "message": message}
+        asked = parse_qs(query.decode("latin-1"))
+        unknown = sorted(set(asked) - {"ids", "features"})
+        if unknown:
+            message = f"unknown query parameters {unknown}; give ids=1,2,3 and features=a,b"
+            return 422, {"error": "invalid", "message": message}
+        ids = [i for part in asked.get("ids", []) for i in part.split(",") if i]
+        wanted = [f for part in asked.get("features", []) for f in part.split(",") if f]
+        if not ids:
+            return 422, {"error": "invalid", "message": "ids: give entity ids, as ids=1,2,3"}
+        if len(ids) > self.limit:
+            message = (
+                f"{len(ids):,} ids in one request; the limit is {self.limit:,} "
+                "(serve.max_instances): ask in smaller batches"
+            )
+            return 413, {"error": "too_many", "message": message}
+        try:
+            return 200, self.lookup.get(ids, wanted or None)
+        except DriftpilotError as exc:
+            return 422, {"error": "invalid", "message": str(exc)}
+        except Exception as exc:  # the online store failed: this request, not the server
+            message = f"the online store could not be read: {type(exc).__name__}: {exc}"
+            return 503, {"error": "store_unavailable", "message": message}
 
 
 def create_app(
@@ -276,8 +339,13 @@ def create_app(
             max_rows=config.serve.log_buffer_rows,
         )
     serving = ServeMetrics(models, recorder)
+    lookup = None
+    if config.features.enabled and config.features.serve:
+        from driftpilot.features.lookup import Lookup
+
+        lookup = Lookup(workspace)
     if models is not None and recorder is not None:
-        predictor = Predictor(config, models, recorder, serving)
+        predictor = Predictor(config, models, recorder, serving, lookup)
     ingestion = _Ingestion(workspace, predictor)
     every = parse_duration(config.serve.refresh).total_seconds()
 
@@ -371,7 +439,18 @@ def create_app(
         """Log labels; labels for predictions not yet logged are held until they arrive."""
         return await through_fastapi(request, "labels")
 
-    return DriftpilotApp(app, ingestion)
+    @app.get("/features")
+    async def get_features(ids: str, features: str | None = None) -> Response:
+        """Online feature values by entity id (``ids=1,2,3``, optionally ``features=a,b``):
+        each value with its event time, feature view, version and status (fresh, stale,
+        missing). With a feature store it is answered before routing (this route only
+        answers without one)."""
+        message = "this server has no feature store: set features.repo (and features.serve)"
+        return _json(404, {"error": "no_feature_store", "message": message})
+
+    token = config.serve.token or os.environ.get(TOKEN_ENV)
+    served_features = _Features(lookup, token, config.serve.max_instances) if lookup else None
+    return DriftpilotApp(app, ingestion, served_features)
 
 
 def _openapi(kind: str) -> dict[str, Any]:

@@ -10,8 +10,11 @@ answered row is logged (asynchronously) with its latency: the request's, less th
 other model's call when both answered rows of one batch.
 
 A request: ``{"instances": [{"entity_id": "c-42", "features": {...}}, ...]}`` (or a list, or
-one instance). The answer: ``{"predictions": [{"prediction_id", "score", "prediction",
-"model_version", "route"}, ...]}`` in the instances' order.
+one instance). With a feature store (``features.repo``, ``features.serve``), an instance may
+send only its ``entity_id``: its features are read from the online store with the views'
+definitions (values past their TTL as missing, as the training join sees them).
+The answer: ``{"predictions": [{"prediction_id", "score", "prediction", "model_version",
+"route"}, ...]}`` in the instances' order.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from driftpilot.serve.router import assign, in_shadow
 
 if TYPE_CHECKING:
     from driftpilot.config import DriftpilotConfig
+    from driftpilot.features.lookup import Lookup
     from driftpilot.serve.metrics import ServeMetrics
     from driftpilot.serve.models import ModelSet, Served
     from driftpilot.serve.recorder import Recorder
@@ -47,8 +51,10 @@ class Predictor:
         models: ModelSet,
         recorder: Recorder,
         metrics: ServeMetrics,
+        lookup: Lookup | None = None,
     ) -> None:
         self.models, self.recorder, self.metrics = models, recorder, metrics
+        self.lookup = lookup
         self.model_name = config.model.name
         self.task = config.model.task
         self.threshold = config.model.threshold
@@ -87,6 +93,8 @@ class Predictor:
             )
         now = ingestion_time()
         try:
+            if self.lookup is not None:
+                records = self._looked_up(records, list(served.champion.features))
             rows = instance_records(records, served.champion.features, now=now)
         except ValidationFailed as invalid:
             self.metrics.requests.labels("422").inc()
@@ -166,6 +174,32 @@ class Predictor:
             self._shadows.add(task)
             task.add_done_callback(self._shadows.discard)
         return 200, {"predictions": answer}
+
+    def _looked_up(self, records: list[Any], features: list[str]) -> list[Any]:
+        """Instances that send an ``entity_id`` and no ``features`` get theirs from the online
+        store; an entity it holds nothing for is refused with the others' problems."""
+        from driftpilot.errors import DriftpilotError
+
+        wanted = [
+            i
+            for i, r in enumerate(records)
+            if isinstance(r, dict) and r.get("features") is None and r.get("entity_id") is not None
+        ]
+        if not wanted or self.lookup is None:
+            return records
+        ids = [str(records[i]["entity_id"]) for i in wanted]
+        try:
+            found, missing = self.lookup.for_scoring(ids, features)
+        except DriftpilotError as exc:
+            raise ValidationFailed([f"instances.entity_id: {exc}"]) from None
+        if missing:
+            raise ValidationFailed(
+                [f"instances[{wanted[at]}].entity_id: {problem}" for at, problem in missing]
+            )
+        out = list(records)
+        for i, values in zip(wanted, found, strict=True):
+            out[i] = {**records[i], "features": values}
+        return out
 
     async def _challenger(self, scorer: Scorer, rows: Sequence[dict[str, Any]]) -> Any:
         """The challenger's scores, or ``"kind:message"`` when it raised or timed out."""
