@@ -118,7 +118,8 @@ def test_values_past_their_ttl_are_stale_and_never_fresh(built) -> None:
     later = lookup.get([entity], now=event + timedelta(days=8))
     values = soon["entities"][0]["features"]
     assert {values[f]["status"] for f in ALL} == {"fresh"}
-    assert values["tenure"]["version"] == "v1" and values["monthly_usage"]["version"] == "v2"
+    assert values["tenure"]["version"] == "v1"
+    assert values["monthly_usage"]["version"] == "v2"
     assert values["monthly_usage"]["view"] == "customer_usage_v2"
     assert values["tenure"]["value"] == source.tenure.iloc[-1]
     assert {v["status"] for v in soon["entities"][1]["features"].values()} == {"missing"}
@@ -161,7 +162,8 @@ def test_the_skew_check_finds_values_the_offline_store_changed_after_materializa
     check = check_features(space, MATERIALIZED + timedelta(hours=1))
     plan, age, tenure = (check.skew[f] for f in ("plan", "age", "tenure"))
     moved = int((changed.plan != "family").sum())
-    assert plan["mismatched"] == moved and age["mismatched"] == 5
+    assert plan["mismatched"] == moved
+    assert age["mismatched"] == 5
     assert age["rate"] == pytest.approx(5 / age["compared"])
     assert tenure["mismatched"] == 0
     assert {e["offline"] for e in age["examples"]} == {1.0}
@@ -172,7 +174,7 @@ def test_a_workspace_without_a_repository_says_how_to_get_one(tmp_path) -> None:
     with pytest.raises(ConfigError, match=r"features.repo is not set"):
         FeatureRepo(Workspace.open(tmp_path))
     (tmp_path / "driftpilot.yaml").write_text("features: {repo: nowhere}\n")
-    with pytest.raises(ConfigError, match="no feature_store.yaml"):
+    with pytest.raises(ConfigError, match=r"no feature_store\.yaml"):
         FeatureRepo(Workspace.open(tmp_path))
 
 
