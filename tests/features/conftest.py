@@ -18,7 +18,9 @@ from driftpilot.workspace import FEATURES_TEMPLATE, Workspace, init_workspace
 MATERIALIZED = datetime(2026, 1, 19, tzinfo=UTC)  # the end of week 1
 CONFIG = (
     "columns: {id: [customer_id], timestamp: timestamp, target: churn}\n"
-    "model:\n  name: churn\n"
+    "model:\n  name: churn\n  features: {"
+    + ", ".join(f"{name}: {kind}" for name, kind in ChurnScenario.FEATURES.items())
+    + "}\n"
     "log:\n  flush_ms: 5\n"
     "serve:\n  refresh: 1h\n  log_flush_ms: 5\n" + FEATURES_TEMPLATE + "  skew_sample: 2000\n"
 )

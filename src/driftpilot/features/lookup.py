@@ -13,7 +13,7 @@ values training never saw (Feast itself returns such values online).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ class Lookup:
         from driftpilot.features.store import FeatureRepo
 
         self.repo = repo or FeatureRepo(workspace)
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # tests inject one
         self._stamp: float | None = -1.0
         self._served: dict[str, ViewInfo] = {}
 
@@ -65,7 +66,7 @@ class Lookup:
         now: datetime | None = None,
     ) -> dict[str, Any]:
         """Each entity's values with their event time, view, version and status."""
-        now = now or datetime.now(UTC)
+        now = now or self.clock()
         picked = self._pick(features)
         values, stamps = self.repo.online(list(ids), picked)
         moment = now.timestamp()
@@ -93,7 +94,7 @@ class Lookup:
     ) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
         """The model's feature values per entity (past-TTL values as missing), and
         ``(position, problem)`` for entities the online store holds nothing for."""
-        now = now or datetime.now(UTC)
+        now = now or self.clock()
         picked = self._pick(features)
         values, stamps = self.repo.online(list(ids), picked)
         rows, problems = [], []
