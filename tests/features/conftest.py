@@ -1,9 +1,9 @@
 """A workspace with the churn demo's Feast repository: two weeks of customer rows, applied and
-materialized up to the end of week 1 (built once per session; tests that change it copy it)."""
+materialized up to the end of week 1 (built once per session; tests that change it get their
+own)."""
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,8 +49,7 @@ def built(tmp_path_factory) -> Workspace:
 
 
 @pytest.fixture
-def space(built, tmp_path) -> Workspace:
-    """A copy of the built workspace this test may change."""
-    target = tmp_path / "workspace"
-    shutil.copytree(built.root, target)
-    return Workspace.open(target)
+def space(tmp_path) -> Workspace:
+    """A workspace of its own for a test that changes it (the sources' paths are absolute:
+    a copy would read the original's files)."""
+    return build(tmp_path / "workspace")

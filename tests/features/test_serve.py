@@ -67,9 +67,7 @@ def test_bad_feature_requests_are_refused_with_the_reason(client, query, status,
     assert client.get("/healthz").status_code == 200
 
 
-def test_instances_with_only_an_entity_id_are_scored_from_the_online_store(
-    client, space
-) -> None:
+def test_instances_with_only_an_entity_id_are_scored_from_the_online_store(client, space) -> None:
     lookup = client.app.features.lookup
     lookup.clock = lambda: MATERIALIZED  # the values' own time: within their TTLs
     known = latest().index[-4:].tolist()

@@ -321,13 +321,13 @@ class FeatureRepo:
         times = pd.to_datetime(entities["timestamp"], utc=True)
         keys = self.keys(entities["entity_id"].tolist(), view)
         pairs = pd.DataFrame({view.join_key: keys, "_t": times.to_numpy()})
-        # Feast's file store keeps one row per (key, timestamp), and drops a row that one of
-        # the views has no value for (losing the other views' values too): each view is
-        # joined on its own, unique pairs go in, and every input row is matched back
+        # offline stores may answer one row per (key, timestamp), and Feast's file store drops
+        # a row one of the views has no value for (losing the other views' values too): each
+        # view is joined on its own, unique pairs go in, and every input row is matched back
         unique = pairs.drop_duplicates().rename(columns={"_t": "event_timestamp"})
         by_view: dict[str, list[str]] = {}
-        for name, owner in features.items():
-            by_view.setdefault(owner.name, []).append(name)
+        for name, served in features.items():
+            by_view.setdefault(served.name, []).append(name)
         for owner, names in by_view.items():
             with _quiet():
                 joined = self.store.get_historical_features(
