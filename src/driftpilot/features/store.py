@@ -25,6 +25,7 @@ import logging
 import os
 import re
 import sys
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -110,9 +111,12 @@ def _inside(path: Path) -> Iterator[io.StringIO]:
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """Feast prints progress to stdout and logs warnings; driftpilot reports for itself."""
+    """Feast prints progress to stdout, logs warnings and lets its libraries' deprecations
+    through; driftpilot reports for itself."""
     logging.getLogger("feast").setLevel(logging.ERROR)
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
         yield
 
 
