@@ -36,7 +36,8 @@ def test_the_cycle_materializes_on_schedule_and_alerts_when_it_stops(space) -> N
 
     first = run_cycle(space, now=MATERIALIZED + timedelta(days=3))
     assert [m["view"] for m in first.materialized] == ["customer_profile_v1", "customer_usage_v2"]
-    assert first.features is not None and first.features.stale == []
+    assert first.features is not None
+    assert first.features.stale == []
     assert first.sent == []
     again = run_cycle(space, now=MATERIALIZED + timedelta(days=3, hours=1))
     assert again.materialized == []  # not due: materialized an hour ago
