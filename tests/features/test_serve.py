@@ -79,8 +79,8 @@ def test_instances_with_only_an_entity_id_are_scored_from_the_online_store(clien
     scores = [p["score"] for p in answer.json()["predictions"]]
     expected = [0.1 + latest().loc[e, "tenure"] / 1000 for e in known[:3]] + [0.6]
     assert scores == pytest.approx(expected)  # the stand-in scores 0.1 + tenure / 1000
-    lookup.clock = lambda: MATERIALIZED + timedelta(days=100)  # past the profile's TTL
-    expired = client.post("/v1/predict", json={"instances": sent[:1]})
+    late = (MATERIALIZED + timedelta(days=100)).isoformat()  # past the profile's 90-day TTL
+    expired = client.post("/v1/predict", json={"instances": [{**sent[0], "timestamp": late}]})
     assert expired.json()["predictions"][0]["score"] == pytest.approx(0.1)  # tenure missing
     unknown = client.post("/v1/predict", json={"instances": [{"entity_id": "77"}]})
     assert unknown.status_code == 422

@@ -127,7 +127,7 @@ def test_values_past_their_ttl_are_stale_and_never_fresh(built) -> None:
     assert {past[f]["status"] for f in USAGE} == {"stale"}  # 8 days > the 7-day TTL
     assert {past[f]["status"] for f in PROFILE} == {"fresh"}  # 90-day TTL
     assert past["monthly_usage"]["value"] == source.monthly_usage.iloc[-1]  # still shown
-    scored, problems = lookup.for_scoring([entity], ALL, now=event + timedelta(days=8))
+    scored, problems = lookup.for_scoring([entity], ALL, at=[event + timedelta(days=8)])
     assert problems == []
     assert all(scored[0][f] is None for f in USAGE)  # the model sees what training saw
     assert scored[0]["tenure"] == source.tenure.iloc[-1]
@@ -186,3 +186,15 @@ def test_unknown_views_and_features_are_named(built, tmp_path) -> None:
         FeatureRepo(Workspace.open(built.root, config=text)).views()
     with pytest.raises(ConfigError, match="shoe_size"):
         FeatureRepo(built).feature_views(["tenure", "shoe_size"])
+
+
+def test_a_materialization_reaches_back_at_most_the_lookback(space) -> None:
+    space.config_path.write_text(space.config_path.read_text() + "  lookback: 1d\n")
+    repo = FeatureRepo(Workspace.open(space.root))
+    end = MATERIALIZED + timedelta(days=10)
+    done = repo.materialize(end)
+    assert {(d["start"], d["end"]) for d in done} == {
+        ((end - timedelta(days=1)).isoformat(), end.isoformat())
+    }
+    assert repo.materialize(end) == []  # nothing new up to then
+    assert repo.views()["customer_usage_v2"].last_materialized == end

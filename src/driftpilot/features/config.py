@@ -10,7 +10,8 @@
       materialize: true       # false: another scheduler materializes (or it is paused)
       staleness: null         # allowed age of the newest online value and of the last
                               # materialization (default: twice the schedule)
-      lookback: 30d           # a view never materialized starts this far back
+      lookback: 30d           # a materialization loads at most this far back (a view never
+                              # materialized, or resuming after a pause)
       check_entities: 100     # entities read online to find each view's newest value
       skew_sample: 200        # entities compared online vs offline per check (0: no skew check)
       skew_tolerance: 1.0e-9  # relative difference under which two numbers are equal
@@ -43,7 +44,7 @@ class FeaturesConfig(_Strict):
     schedule: str = Field("1d", description="Materialize this often in `driftpilot run`")
     materialize: bool = Field(True, description="false: materialized elsewhere (or paused)")
     staleness: str | None = Field(None, description="Allowed age (default: twice the schedule)")
-    lookback: str = Field("30d", description="First materialization of a view starts this far back")
+    lookback: str = Field("30d", description="A materialization loads at most this far back")
     check_entities: int = Field(100, ge=1, le=100_000)
     skew_sample: int = Field(200, ge=0, le=100_000)
     skew_tolerance: float = Field(1e-9, ge=0, lt=1)

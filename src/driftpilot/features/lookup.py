@@ -90,18 +90,24 @@ class Lookup:
         return {"checked_at": now.isoformat(), "entities": entities, "views": views}
 
     def for_scoring(
-        self, ids: Sequence[str], features: Sequence[str], *, now: datetime | None = None
+        self,
+        ids: Sequence[str],
+        features: Sequence[str],
+        *,
+        at: Sequence[datetime | None] | None = None,
     ) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
-        """The model's feature values per entity (past-TTL values as missing), and
-        ``(position, problem)`` for entities the online store holds nothing for."""
-        now = now or self.clock()
+        """The model's feature values per entity, and ``(position, problem)`` for entities the
+        online store holds nothing for. A value past its TTL at the instance's time (``at``,
+        default now) is given as missing."""
+        now = self.clock()
         picked = self._pick(features)
         values, stamps = self.repo.online(list(ids), picked)
         rows, problems = [], []
         for i, entity in enumerate(ids):
+            moment = (at[i] if at is not None else None) or now
             row = {}
             for name, view in picked.items():
-                fresh = value_status(stamps[name][i], view.ttl, now) == "fresh"
+                fresh = value_status(stamps[name][i], view.ttl, moment) == "fresh"
                 row[name] = values[name][i] if fresh else None
             if all(not stamps[name][i] for name in picked):
                 views = sorted({v.name for v in picked.values()})

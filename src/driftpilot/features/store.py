@@ -383,14 +383,18 @@ class FeatureRepo:
     def materialize(
         self, end: datetime, views: Sequence[str] | None = None
     ) -> list[dict[str, Any]]:
-        """Load each view's interval since its last materialization (else ``lookback``)
-        up to ``end`` into the online store; returns one entry per view materialized."""
+        """Load each view's interval since its last materialization up to ``end`` (at most
+        ``features.lookback`` of it) into the online store; returns one entry per view."""
         end = _aware(end)
         done = []
         for name, view in self.views().items():
             if views and name not in views:
                 continue
-            start = view.last_materialized or end - parse_duration(self.settings.lookback)
+            # never further back than the lookback: the newest values are what serving
+            # needs, and a view resuming after a pause need not replay all of it
+            start = end - parse_duration(self.settings.lookback)
+            if view.last_materialized is not None:
+                start = max(start, view.last_materialized)
             if start >= end:
                 continue
             with _quiet():

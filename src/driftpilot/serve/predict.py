@@ -12,7 +12,8 @@ other model's call when both answered rows of one batch.
 A request: ``{"instances": [{"entity_id": "c-42", "features": {...}}, ...]}`` (or a list, or
 one instance). With a feature store (``features.repo``, ``features.serve``), an instance may
 send only its ``entity_id``: its features are read from the online store with the views'
-definitions (values past their TTL as missing, as the training join sees them).
+definitions (values past their TTL at the instance's timestamp as missing, as the training
+join sees them).
 The answer: ``{"predictions": [{"prediction_id", "score", "prediction", "model_version",
 "route"}, ...]}`` in the instances' order.
 """
@@ -187,9 +188,14 @@ class Predictor:
         ]
         if not wanted or self.lookup is None:
             return records
+        from driftpilot.log.records import parse_time
+
         ids = [str(records[i]["entity_id"]) for i in wanted]
+        # a value's TTL is judged at the instance's time (a bad time is reported below)
+        at = [parse_time(records[i]["timestamp"]) if records[i].get("timestamp") else None
+              for i in wanted]  # fmt: skip
         try:
-            found, missing = self.lookup.for_scoring(ids, features)
+            found, missing = self.lookup.for_scoring(ids, features, at=at)
         except DriftpilotError as exc:
             raise ValidationFailed([f"instances.entity_id: {exc}"]) from None
         if missing:
