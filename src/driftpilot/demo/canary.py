@@ -5,7 +5,8 @@ The server runs for real (``driftpilot serve`` in a process of its own, on a fre
 127.0.0.1) and follows the registry; the simulated traffic is single-row ``POST /v1/predict``
 requests of the churn story's week 12 (the south's churn behaviour still changed),
 timestamped an hour per stage, and each stage's labels arrive before the controller analyses
-it (as ``driftpilot run`` would, every ``canary.interval``).
+it (as ``driftpilot run`` would, every ``canary.interval``). A request sends only the
+customer's id: the server reads its features from the feature store's online store.
 """
 
 from __future__ import annotations
@@ -51,7 +52,6 @@ canary:
 """
 # requests per stage: enough for each stage's min_requests at its weight
 _REQUESTS = {"shadow": 400, "5%": 3000, "25%": 700, "50%": 400, "100%": 250}
-_FEATURES = list(ChurnScenario.FEATURES)
 
 
 @contextmanager
@@ -103,19 +103,20 @@ def _await_stage(client: httpx.Client, stage: str | None) -> None:
 def _traffic(
     client: httpx.Client, frame: pd.DataFrame, start: datetime, workspace: Workspace
 ) -> list[dict[str, Any]]:
-    """One request per row, timestamped across the hour from ``start``; then the labels."""
-    values = frame[_FEATURES].astype(object).where(frame[_FEATURES].notna(), None)
+    """One request per row, timestamped across the hour from ``start``; then the labels.
+
+    The rows' features are published to the feature store at their request times and
+    materialized first: a request sends only the customer id, the server reads the rest."""
+    from driftpilot.demo.features import publish
+    from driftpilot.features.store import FeatureRepo
+
     spacing = 3600 / max(len(frame), 1)
+    moments = [start + timedelta(seconds=i * spacing) for i in range(len(frame))]
+    publish(workspace, frame.assign(timestamp=moments), f"traffic-{start:%Y%m%dT%H%M}")
+    FeatureRepo(workspace).materialize(moments[-1] + timedelta(seconds=1))
     answers = []
-    for i, (customer, features) in enumerate(
-        zip(frame["customer_id"], values.to_dict("records"), strict=True)
-    ):
-        moment = start + timedelta(seconds=i * spacing)
-        instance = {
-            "entity_id": str(customer),
-            "timestamp": moment.isoformat(),
-            "features": features,
-        }
+    for customer, moment in zip(frame["customer_id"], moments, strict=True):
+        instance = {"entity_id": str(customer), "timestamp": moment.isoformat()}
         response = client.post("/v1/predict", json=instance)
         response.raise_for_status()
         answers.append(response.json()["predictions"][0])
@@ -223,6 +224,7 @@ def run_canary_act(
     workspace: Workspace, scenario: ChurnScenario, after: datetime, console: Console
 ) -> list[Step]:
     """The canary of the current challenger to promotion, then a corrupted candidate's."""
+    from driftpilot.demo.features import publish
     from driftpilot.registry.client import Registry
     from driftpilot.retrain.pipeline import retrain
 
@@ -234,7 +236,8 @@ def run_canary_act(
     console.print(
         f"\n[bold]canary[/]: version {registry.alias('challenger')} against champion "
         f"{registry.alias('champion')} on live traffic (week 12, south still changed); "
-        "single-row requests to POST /v1/predict, labels after each stage"
+        "single-row requests to POST /v1/predict with only the customer id (features from "
+        "the online store), labels after each stage"
     )
     frames = _weeks(scenario, 12)
     with live_server(workspace) as client:
@@ -248,6 +251,7 @@ def run_canary_act(
         week["model_version"] = champion
         week["prediction_id"] = [f"w16-{i:06d}" for i in range(len(week))]
         week["timestamp"] = [now + timedelta(minutes=i * 30 / len(week)) for i in range(len(week))]
+        publish(workspace, week, "week-16")  # the features as they were, for the retrain
         log_predictions(
             week.drop(columns=["churn"]).rename(columns={"customer_id": "entity_id"}),
             workspace=workspace,

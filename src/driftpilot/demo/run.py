@@ -29,8 +29,10 @@ from rich.table import Table
 
 from driftpilot.demo.canary import CANARY_CONFIG, run_canary_act
 from driftpilot.demo.churn import ChurnScenario, story
+from driftpilot.demo.features import FEATURES_CONFIG, publish, run_freshness_act
 from driftpilot.drift.render import make_console
 from driftpilot.engine.backend import Engine
+from driftpilot.features.store import FeatureRepo
 from driftpilot.log.writer import log_labels, log_predictions
 from driftpilot.monitor.render import history_table
 from driftpilot.monitor.report import WindowReport, history
@@ -70,6 +72,8 @@ policy:
     estimated_drop: {when: estimated_auc_drop > calibrated, severity: warn}
     data_drift: {when: drifted_features >= 1, severity: warn}
     data_quality: quality_issues >= 1
+    stale_features: stale_feature_views >= 1
+    feature_skew: {when: "feature_skew(*) > 0.01", severity: warn}
 alerts:
   sinks:
     - {type: jsonl, path: alerts.jsonl}
@@ -107,13 +111,17 @@ def run_demo(
     console = console or make_console()
     directory.mkdir(parents=True, exist_ok=True)
     root = directory / "workspace"
-    init_workspace(root)
-    (root / "driftpilot.yaml").write_text(CONFIG_TEXT + CANARY_CONFIG, encoding="utf-8")
+    init_workspace(root, features=True)
+    (root / "driftpilot.yaml").write_text(
+        CONFIG_TEXT + CANARY_CONFIG + FEATURES_CONFIG, encoding="utf-8"
+    )
     space = Workspace.open(root)
     scenario, specs = ChurnScenario(seed=seed, rows_per_week=rows_per_week), story()
     engine = Engine.create(space.config.engine)
     with console.status("training and registering the first model on weeks 0–3"):
         training = pd.concat([scenario.week(i, specs[i]) for i in range(4)], ignore_index=True)
+        publish(space, training, "weeks-00-03")
+        FeatureRepo(space).apply()
         data_path = directory / "training.parquet"
         training.to_parquet(data_path, index=False)
         first = register(space, training, data_path=str(data_path), engine=engine)
@@ -130,6 +138,7 @@ def run_demo(
     now = _closes(training)
     for index in range(4, 12):
         week = _scored(scenario, index, specs[index], champion)
+        publish(space, week, f"week-{index:02d}")  # the feature pipeline
         predictions = week.drop(columns=["churn"]).rename(columns={"customer_id": "entity_id"})
         log_predictions(predictions, workspace=space)
         if waiting is not None:  # last week's churn is known now
@@ -148,6 +157,8 @@ def run_demo(
         _print_sent(console, cycle.sent)
         _print_effects(console, cycle)
     if waiting is not None:  # the labels of the last week arrive after it
+        # the feature pipeline goes on: next week's customers (scored later, by the canary)
+        publish(space, scenario.week(12, specs[9]), "week-12")
         log_labels(
             pd.DataFrame({"prediction_id": waiting["prediction_id"], "label": waiting["churn"]}),
             workspace=space,
@@ -157,6 +168,8 @@ def run_demo(
         console.print("[bold]a week later[/]: the last week's labels arrive")
         _print_sent(console, last.sent)
         _print_effects(console, last)
+    known = str(waiting["customer_id"].iloc[-1]) if waiting is not None else "1"
+    now = run_freshness_act(space, scenario, now, known, console)
     run_canary_act(space, scenario, now, console)
     reports = history(space)
     console.print()
@@ -173,7 +186,9 @@ def run_demo(
         f"  driftpilot metrics -w {root}           window metrics logged to MLflow\n"
         f"  uv run mlflow ui --backend-store-uri {registry.uri}\n"
         f"  driftpilot canary status -w {root}     the canary steps and their evidence\n"
-        f"  driftpilot serve -w {root}             POST /v1/predict, /v1/predictions, /v1/labels\n"
+        f"  driftpilot serve -w {root}             POST /v1/predict, /v1/predictions, /v1/labels,\n"
+        f"                                         GET /features?ids=…\n"
+        f"  driftpilot features status -w {root}   freshness and skew of the feature views\n"
         f"  driftpilot drift --reference {directory / 'training.parquet'} --current ...\n"
     )
     return reports

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import hmac
+import logging
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -363,6 +364,11 @@ def create_app(
             await asyncio.to_thread(models.refresh)  # the champion is loaded before traffic
             await recorder.start()
             follower = asyncio.create_task(follow_registry(models), name="driftpilot-registry")
+        if lookup is not None:  # the feature store's libraries and views, before traffic
+            try:
+                await asyncio.to_thread(lookup.served)
+            except Exception as exc:  # its requests say what is wrong; the rest serves
+                logging.getLogger("driftpilot.serve").warning("feature store: %s", exc)
         if freeze:
             # what is loaded by now (libraries, models) lives as long as the server: out of
             # the collector's sight, a full collection no longer walks it mid-request
