@@ -42,6 +42,7 @@ bench: setup
 	$(RUN) python benchmarks/ingest/run.py
 	$(RUN) python benchmarks/detection/run.py
 	$(RUN) python benchmarks/serve/run.py
+	$(RUN) python benchmarks/features/run.py
 
 clean:
 	rm -rf .venv demo-data .pytest_cache .mypy_cache .ruff_cache

@@ -29,6 +29,8 @@ def test_configuration_reference_is_valid() -> None:
     assert config.policy.rules["field_guide"].action == "retrain"
     assert [sink.type for sink in config.alerts.sinks] == ["log", "jsonl", "slack", "webhook"]
     assert [stage.weight for stage in config.canary.stages] == [0.0, 0.05, 0.25, 0.5, 1.0]
+    assert config.features.enabled
+    assert config.features.allowed_staleness().days == 2
 
 
 def test_policy_example_is_valid_configuration() -> None:

@@ -1,4 +1,5 @@
-"""``driftpilot features apply|materialize|status|get``: the workspace's Feast repository."""
+"""``driftpilot features apply|materialize|status|get|drift``: the workspace's Feast
+repository."""
 
 from __future__ import annotations
 
@@ -158,6 +159,44 @@ def get(
     except DriftpilotError as exc:
         _fail(exc)
     sys.stdout.write(json.dumps(answer, default=str) + "\n")
+
+
+@features_app.command()
+def drift(
+    view: Annotated[str, typer.Argument(help="The feature view.")],
+    window: Annotated[str, typer.Option("--window", help="hour, day, week or month.")] = "week",
+    output_format: FormatOption = OutputFormat.table,
+    workspace: WorkspaceOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Drift of a view's features per window of its offline source, against the workspace's
+    reference profile."""
+    try:
+        from driftpilot.features.drift import view_drift
+
+        reports = view_drift(open_workspace(workspace, config), view, window=window)
+    except DriftpilotError as exc:
+        _fail(exc)
+    if output_format is OutputFormat.json:
+        sys.stdout.write(json.dumps([r.to_dict() for r in reports], default=str) + "\n")
+        return
+    from rich.table import Table
+
+    from driftpilot.drift.render import make_console
+
+    table = Table(title=f"drift of {view} per {window} (offline source)", header_style="bold")
+    for column in ("window", "rows", "drifted features", "largest score"):
+        table.add_column(column)
+    for report in reports:
+        scored = [(f.score, n) for n, f in report.features.items() if f.score is not None]
+        top = max(scored, default=None)
+        table.add_row(
+            f"{report.window:%Y-%m-%d}" if report.window else "—",
+            f"{report.dataset.rows_current:,}",
+            ", ".join(report.dataset.drifted_features) or "—",
+            "—" if top is None else f"{top[1]} {top[0]:.3f}",
+        )
+    make_console().print(table)
 
 
 def register_commands(app: typer.Typer) -> None:

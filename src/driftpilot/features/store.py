@@ -268,6 +268,22 @@ class FeatureRepo:
             )
         return {f: served[f] for f in wanted}
 
+    def source(self, name: str) -> tuple[str, str]:
+        """The view's offline source files (path or glob) and their event-time column."""
+        with _quiet():
+            source = self.store.get_feature_view(name).batch_source
+        path = getattr(source, "path", None)
+        if not path:
+            raise ConfigError(
+                f"feature view {name!r} reads {type(source).__name__}; driftpilot computes "
+                "feature-view drift over file sources (Parquet or CSV)",
+                field="features.views",
+                hint="export the view's rows to files, or monitor them as predictions",
+            )
+        if not Path(path).is_absolute():
+            path = str(self.path / path)
+        return str(path), str(source.timestamp_field)
+
     def keys(self, ids: Sequence[Any], view: ViewInfo) -> list[Any]:
         """Entity ids as the join key's type (ids arrive as text)."""
         if not view.integer_key:
