@@ -156,3 +156,21 @@ def test_the_latest_check_is_exported_to_prometheus(tmp_path) -> None:
     )
     assert 'driftpilot_feature_skew{feature="monthly_usage",view="customer_usage_v2"} 0.25' in text
     assert 'driftpilot_rule_active{rule="stale",severity="alert"} 1.0' in text
+
+
+def test_checks_of_one_hour_share_a_window_and_a_long_incident_opens_once(tmp_path) -> None:
+    from driftpilot.features.check import recent_checks, store_check
+    from driftpilot.workspace import Workspace
+
+    (tmp_path / "driftpilot.yaml").write_text("features: {repo: features}\n")
+    space = Workspace.open(tmp_path)
+    hour = START + 5 * DAY
+    store_check(space, check(hour + timedelta(minutes=5), START))
+    store_check(space, check(hour + timedelta(minutes=50), START))
+    (stored,) = recent_checks(space)
+    assert stored.window_key == "features@" + hour.isoformat()
+    assert stored.window == hour + timedelta(minutes=50)  # the later check replaced the first
+    checks = [check(START + i * timedelta(hours=1), START).as_report() for i in range(24 * 9)]
+    outcome = decide([], config(RULES), START + 10 * DAY, checks=checks)
+    opened = [d for d in outcome.decisions if d.rule == "stale" and d.acted]
+    assert len(opened) == 1  # stale from hour 49 on: one incident, announced once

@@ -8,15 +8,16 @@ say (a backfill after materialization, a second writer, an older event written o
 one). Numbers match within ``features.skew_tolerance`` (relative); nulls match nulls.
 
 Each check is stored in the workspace's ``feature-checks/`` table as a window report of its
-own (window ``features@TIME``), so the policy judges rules on feature-store metrics with the
-same persistence, cooldowns and incidents as window rules.
+own (window ``features@HOUR``: the latest check of an hour replaces the earlier ones), so the
+policy judges rules on feature-store metrics with the same persistence, cooldowns and
+incidents as window rules, over the last 30 days of checks.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -70,7 +71,10 @@ class FeatureCheck:
             dataset=empty,
             features={},
             window=self.checked_at,
-            window_key=PREFIX + self.checked_at.isoformat(),
+            window_key=PREFIX
+            + self.checked_at.replace(minute=0, second=0, microsecond=0)
+            .astimezone(UTC)
+            .isoformat(),
             window_end=self.checked_at,
             rows=entities,
             fingerprint="",
@@ -218,11 +222,19 @@ def store_check(workspace: Workspace, check: FeatureCheck) -> WindowReport:
     return report
 
 
-def recent_checks(workspace: Workspace, last: int = 50) -> list[WindowReport]:
-    """The stored checks, oldest first (the ``last`` ones: the policy's persistence window)."""
+def recent_checks(
+    workspace: Workspace, last: int | None = None, *, days: float = 30
+) -> list[WindowReport]:
+    """The stored checks of the last ``days`` before the newest, oldest first (or only the
+    ``last`` ones). An incident open longer than that is announced again."""
     from driftpilot.monitor.report import WindowReport
     from driftpilot.tables import read_rows
 
     rows = read_rows(str(workspace.feature_checks_path), ["checked_at", "report"])
     rows.sort(key=lambda r: r["checked_at"])
-    return [WindowReport.model_validate_json(r["report"]) for r in rows[-last:]]
+    if rows:
+        since = rows[-1]["checked_at"] - timedelta(days=days)
+        rows = [r for r in rows if r["checked_at"] >= since]
+    if last is not None:
+        rows = rows[-last:]
+    return [WindowReport.model_validate_json(r["report"]) for r in rows]
