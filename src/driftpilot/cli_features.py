@@ -59,6 +59,8 @@ def apply(workspace: WorkspaceOption = None, config: ConfigOption = None) -> Non
         views = repo.views()
     except DriftpilotError as exc:
         _fail(exc)
+    except Exception as exc:  # Feast's own errors: one line, not a traceback
+        _fail(ConfigError(f"the feature store failed: {type(exc).__name__}: {exc}"))
     typer.echo(printed.strip())
     for name, view in views.items():
         typer.echo(f"  {name} ({view.version}): {', '.join(view.features)}")
@@ -80,6 +82,8 @@ def materialize(
         done = FeatureRepo(open_workspace(workspace, config)).materialize(_when(at), views)
     except DriftpilotError as exc:
         _fail(exc)
+    except Exception as exc:  # Feast's own errors: one line, not a traceback
+        _fail(ConfigError(f"the feature store failed: {type(exc).__name__}: {exc}"))
     if not done:
         typer.echo("nothing to materialize: every view is materialized up to then")
     for entry in done:
@@ -100,6 +104,8 @@ def status(
         check = check_features(open_workspace(workspace, config), _when(at))
     except DriftpilotError as exc:
         _fail(exc)
+    except Exception as exc:  # Feast's own errors: one line, not a traceback
+        _fail(ConfigError(f"the feature store failed: {type(exc).__name__}: {exc}"))
     if output_format is OutputFormat.json:
         sys.stdout.write(json.dumps(check.to_dict(), default=str) + "\n")
     else:
@@ -158,6 +164,8 @@ def get(
         answer = Lookup(open_workspace(workspace, config)).get(ids, features, now=_when(at))
     except DriftpilotError as exc:
         _fail(exc)
+    except Exception as exc:  # Feast's own errors: one line, not a traceback
+        _fail(ConfigError(f"the feature store failed: {type(exc).__name__}: {exc}"))
     sys.stdout.write(json.dumps(answer, default=str) + "\n")
 
 
@@ -177,6 +185,8 @@ def drift(
         reports = view_drift(open_workspace(workspace, config), view, window=window)
     except DriftpilotError as exc:
         _fail(exc)
+    except Exception as exc:  # Feast's own errors: one line, not a traceback
+        _fail(ConfigError(f"the feature store failed: {type(exc).__name__}: {exc}"))
     if output_format is OutputFormat.json:
         sys.stdout.write(json.dumps([r.to_dict() for r in reports], default=str) + "\n")
         return

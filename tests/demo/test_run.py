@@ -66,7 +66,7 @@ def test_the_demo_tells_its_story(tmp_path) -> None:
     steps = [(s["version"], s["action"], s["stage"]) for s in history(registry.workspace)]
     assert steps == [
         ("2", "start", "shadow"),
-        *[("2", "advance", stage) for stage in ("shadow", "5%", "25%", "50%")],
+        *[("2", "advance", stage) for stage in ("shadow", "10%", "25%", "50%")],
         ("2", "promote", "100%"),
         ("3", "start", "shadow"),
         ("3", "rollback", "shadow"),

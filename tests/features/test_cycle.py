@@ -39,8 +39,12 @@ def test_the_cycle_materializes_on_schedule_and_alerts_when_it_stops(space) -> N
     assert first.features is not None
     assert first.features.stale == []
     assert first.sent == []
+    later = ChurnScenario(seed=11, rows_per_week=400).week(3).head(150)
+    write_view_rows(space.root / "features", later, "after")  # written after it: not online
     again = run_cycle(space, now=MATERIALIZED + timedelta(days=3, hours=1))
     assert again.materialized == []  # not due: materialized an hour ago
+    assert again.features.stale == []  # rows newer than the materialization do not count
+    assert {s["mismatched"] for s in again.features.skew.values()} == {0}
 
     paused = space.config_path.read_text().replace(
         "schedule: 1d", "schedule: 1d\n  materialize: false"
@@ -58,3 +62,20 @@ def test_the_cycle_materializes_on_schedule_and_alerts_when_it_stops(space) -> N
     assert FeatureRepo(space).views()["customer_usage_v2"].last_materialized == (
         MATERIALIZED + timedelta(days=3)
     )
+
+
+def test_a_feature_store_that_cannot_be_read_is_a_stale_check(space) -> None:
+    with space.config_path.open("a") as config:
+        config.write(POLICY)
+    space = Workspace.open(space.root)
+    build_profile(rows(), space.config).save(space.reference_path)
+    logged = rows().drop(columns=["churn"]).rename(columns={"customer_id": "entity_id"})
+    log_predictions(logged.assign(entity_id=lambda f: f.entity_id.astype(str), score=0.3),
+                    workspace=space)  # fmt: skip
+    (space.root / "features" / "feature_store.yaml").rename(space.root / "moved.yaml")
+    broken = run_cycle(space, now=MATERIALIZED + timedelta(hours=2))
+    assert any("feature-store check failed" in e for e in broken.errors)
+    assert sorted(broken.features.stale) == ["customer_profile_v1", "customer_usage_v2"]
+    assert "no feature_store.yaml" in broken.features.views["customer_usage_v2"].reasons[0]
+    (alert,) = [s.alert for s in broken.sent if s.alert.rule == "stale_features"]
+    assert alert.status == "open"

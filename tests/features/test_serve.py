@@ -101,3 +101,20 @@ def test_the_token_guards_feature_reads(space, monkeypatch) -> None:
         assert http.get("/features?ids=1").status_code == 401
         ok = http.get("/features?ids=1", headers={"Authorization": "Bearer s3cret"})
         assert ok.status_code == 200
+
+
+def test_an_online_store_that_fails_is_a_503_and_the_server_lives_on(client) -> None:
+    lookup = client.app.features.lookup
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database is locked")
+
+    lookup.repo.online = broken
+    predicted = client.post("/v1/predict", json={"instances": [{"entity_id": "1"}]})
+    assert predicted.status_code == 503
+    assert predicted.json()["error"] == "store_unavailable"
+    assert "database is locked" in predicted.json()["message"]
+    read = client.get("/features?ids=1")
+    assert read.status_code == 503
+    assert "database is locked" in read.json()["message"]
+    assert client.get("/healthz").status_code == 200

@@ -198,3 +198,14 @@ def test_a_materialization_reaches_back_at_most_the_lookback(space) -> None:
     }
     assert repo.materialize(end) == []  # nothing new up to then
     assert repo.views()["customer_usage_v2"].last_materialized == end
+
+
+def test_views_of_different_entities_are_refused(built, monkeypatch) -> None:
+    from dataclasses import replace
+
+    repo = FeatureRepo(built)
+    views = dict(repo.views())
+    views["customer_usage_v2"] = replace(views["customer_usage_v2"], join_key="account_id")
+    monkeypatch.setattr(repo, "views", lambda: views)
+    with pytest.raises(ConfigError, match="same join key"):
+        repo.feature_views()

@@ -44,14 +44,14 @@ serve: {refresh: 0.5s, log_flush_ms: 200}
 canary:
   stages:
     - {name: shadow, weight: 0, shadow: 1.0, min_requests: 300, min_duration: 1h}
-    - {name: 5%, weight: 0.05, min_requests: 120, min_duration: 1h}
+    - {name: 10%, weight: 0.1, min_requests: 120, min_duration: 1h}
     - {name: 25%, weight: 0.25, min_requests: 150, min_duration: 1h}
     - {name: 50%, weight: 0.5, min_requests: 150, min_duration: 1h}
     - {name: 100%, weight: 1.0, min_requests: 150, min_duration: 1h}
   min_labels: 150
 """
 # requests per stage: enough for each stage's min_requests at its weight
-_REQUESTS = {"shadow": 400, "5%": 3000, "25%": 700, "50%": 400, "100%": 250}
+_REQUESTS = {"shadow": 400, "10%": 1500, "25%": 700, "50%": 400, "100%": 250}
 
 
 @contextmanager

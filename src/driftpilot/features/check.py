@@ -1,11 +1,17 @@
 """The feature-store check of a policy cycle: freshness and skew of every view, stored.
 
-For each view, entities with recent values in the offline source are sampled; their online
-values and event times give the view's freshness (:mod:`.freshness`), and the same values are
-compared with the offline store's point-in-time values at the online event time (the **skew
-check**): a mismatch means the online store serves something the offline definition does not
-say (a backfill after materialization, a second writer, an older event written over a newer
-one). Numbers match within ``features.skew_tolerance`` (relative); nulls match nulls.
+**Freshness**: the entities the view's offline source updated last within the staleness
+allowance before the view's last materialization (later rows cannot be online yet) are read
+online; the newest of their event times and the materialization's age judge the view
+(:mod:`.freshness`).
+
+**Skew**: the entities updated within the view's last materialized interval must be online
+with exactly the offline store's point-in-time value at the interval's end (what the
+materialization loaded, and what the definition says now: no created-timestamp filter). A
+difference is a value the online store serves and the definition does not give: a backfill
+after the materialization, a second writer, an older event written over a newer one, a value
+missing online. Numbers match within ``features.skew_tolerance`` (relative); nulls match
+nulls; an online value past its TTL counts as missing, as the offline join gives none.
 
 Each check is stored in the workspace's ``feature-checks/`` table as a window report of its
 own (window ``features@HOUR``: the latest check of an hour replaces the earlier ones), so the
@@ -22,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from driftpilot.features.freshness import ViewHealth, view_health
+from driftpilot.features.freshness import ViewHealth, value_status, view_health
 
 if TYPE_CHECKING:
     from driftpilot.features.store import FeatureRepo, ViewInfo
@@ -43,6 +49,30 @@ class FeatureCheck:
     @property
     def stale(self) -> list[str]:
         return [name for name, h in self.views.items() if h.status != "fresh"]
+
+    @classmethod
+    def failed(cls, workspace: Workspace, now: datetime, reason: str) -> FeatureCheck:
+        """The check when the feature store could not be read: every view ``missing`` with
+        the reason, so a rule on stale views fires instead of judging an old check again."""
+        allowed = workspace.config.features.allowed_staleness().total_seconds()
+        names = workspace.config.features.views or ["feature store"]
+        views = {
+            name: ViewHealth(
+                view=name,
+                version="unknown",
+                status="missing",
+                allowed_seconds=allowed,
+                value_age_seconds=None,
+                materialization_age_seconds=None,
+                newest_value=None,
+                last_materialized=None,
+                entities=0,
+                online_values=0,
+                reasons=[f"the feature store could not be checked: {reason}"[:500]],
+            )
+            for name in names
+        }
+        return cls(now, views, {})
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -98,42 +128,32 @@ def _missing(value: Any) -> bool:
 
 
 def skew_rates(
-    repo: FeatureRepo,
-    view: ViewInfo,
-    ids: list[Any],
-    values: dict[str, list[Any]],
-    stamps: dict[str, list[int]],
-    tolerance: float,
+    repo: FeatureRepo, view: ViewInfo, ids: list[Any], at: datetime, tolerance: float
 ) -> dict[str, dict[str, Any]]:
-    """Per feature of ``view``: the share of entities whose online value differs from the
-    offline point-in-time value at the online value's event time."""
-    first = next(iter(view.features))
-    held = [i for i, stamp in enumerate(stamps[first]) if stamp]
-    if not held:
+    """Per feature of ``view``: the share of ``ids`` whose online value differs from the
+    offline point-in-time value at ``at`` (entities with neither are not compared)."""
+    if not ids:
         return {}
-    # online event times are whole seconds: the offline value is the one at or before the
-    # end of that second
-    seconds = pd.to_datetime([stamps[first][i] for i in held], unit="s", utc=True)
-    entities = pd.DataFrame(
-        {
-            "entity_id": [ids[i] for i in held],
-            "timestamp": seconds + pd.Timedelta(seconds=1) - pd.Timedelta(microseconds=1),
-        }
-    )
     features = {name: view for name in view.features}
+    values, stamps = repo.online(ids, features)
+    entities = pd.DataFrame({"entity_id": ids, "timestamp": [at] * len(ids)})
     offline = repo.historical(entities, features, known_at_event=False)
     out = {}
     for name in view.features:
-        online = [values[name][i] for i in held]
-        wrong = [
-            (ids[i], a, b)
-            for i, a, b in zip(held, online, offline[name].tolist(), strict=True)
-            if not _same(a, b, tolerance)
+        online = [
+            values[name][i] if value_status(stamps[name][i], view.ttl, at) == "fresh" else None
+            for i in range(len(ids))
         ]
+        pairs = [
+            (key, a, b)
+            for key, a, b in zip(ids, online, offline[name].tolist(), strict=True)
+            if not (_missing(a) and _missing(b))
+        ]
+        wrong = [(key, a, b) for key, a, b in pairs if not _same(a, b, tolerance)]
         out[name] = {
             "view": view.name,
-            "rate": len(wrong) / len(held),
-            "compared": len(held),
+            "rate": len(wrong) / len(pairs) if pairs else 0.0,
+            "compared": len(pairs),
             "mismatched": len(wrong),
             "examples": [
                 {"entity_id": str(key), "online": _plain(a), "offline": _plain(b)}
@@ -158,34 +178,20 @@ def check_features(
     repo = repo or FeatureRepo(workspace)
     settings = workspace.config.features
     allowed = settings.allowed_staleness()
-    wanted = max(settings.check_entities, settings.skew_sample)
     health: dict[str, ViewHealth] = {}
     skew: dict[str, dict[str, Any]] = {}
     for name, view in repo.views().items():
-        ids = repo.recent_entities(view, now, wanted)
-        features = {f: view for f in view.features}
-        values, stamps = repo.online(ids, features)
+        until = min(now, view.last_materialized) if view.last_materialized else now
+        ids = repo.recent_entities(view, until - allowed, until, settings.check_entities)
         first = next(iter(view.features))
+        _, stamps = repo.online(ids, {first: view})
         health[name] = view_health(
-            name,
-            view.version,
-            stamps[first][: settings.check_entities],
-            view.last_materialized,
-            now,
-            allowed,
+            name, view.version, stamps[first], view.last_materialized, now, allowed
         )
-        if settings.skew_sample:
-            n = settings.skew_sample
-            skew.update(
-                skew_rates(
-                    repo,
-                    view,
-                    ids[:n],
-                    {f: v[:n] for f, v in values.items()},
-                    {f: s[:n] for f, s in stamps.items()},
-                    settings.skew_tolerance,
-                )
-            )
+        if settings.skew_sample and view.last_interval is not None:
+            start, end = view.last_interval
+            sample = repo.recent_entities(view, start, end, settings.skew_sample)
+            skew.update(skew_rates(repo, view, sample, end, settings.skew_tolerance))
     return FeatureCheck(now, health, skew)
 
 

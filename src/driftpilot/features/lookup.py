@@ -2,9 +2,10 @@
 ``POST /v1/predict`` with ids only).
 
 The views' definitions (features, versions, TTLs, last materialization) are cached until the
-workspace's materialization stamp changes: every materialization (``driftpilot run``, the CLI,
-another process) rewrites it, and the next lookup reads the registry again. Values are always
-read from the online store.
+workspace's stamp changes, and at most ``REFRESH_SECONDS``: every apply and materialization by
+driftpilot (``driftpilot run``, the CLI, another process) rewrites the stamp, and the next
+lookup reads the registry again; the time bound covers ``feast apply`` or ``feast
+materialize`` run by hand. Values are always read from the online store.
 
 For scoring, a value past its view's TTL is given to the model as missing: the offline join a
 model was trained on returns nothing past the TTL, so serving it online would score with
@@ -13,6 +14,7 @@ values training never saw (Feast itself returns such values online).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -24,25 +26,34 @@ if TYPE_CHECKING:
     from driftpilot.features.store import FeatureRepo, ViewInfo
     from driftpilot.workspace import Workspace
 
-__all__ = ["Lookup"]
+__all__ = ["REFRESH_SECONDS", "Lookup"]
+
+REFRESH_SECONDS = 60.0  # as Feast's own feature server reads its registry
 
 
 class Lookup:
     def __init__(self, workspace: Workspace, repo: FeatureRepo | None = None) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         from driftpilot.features.store import FeatureRepo
 
         self.repo = repo or FeatureRepo(workspace)
+        # a server reads through one thread of its own: a slow online store (a network
+        # store, a registry read after a materialization) never holds up the event loop
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="driftpilot-features")
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # tests inject one
         self._stamp: float | None = -1.0
+        self._read_at = 0.0
         self._served: dict[str, ViewInfo] = {}
 
     def served(self) -> dict[str, ViewInfo]:
         """Feature → view, read again after each materialization."""
         stamp = self.repo.stamp()
-        if stamp != self._stamp:
+        moment = time.monotonic()
+        if stamp != self._stamp or moment - self._read_at > REFRESH_SECONDS:
             self.repo.refresh()
             self._served = self.repo.feature_views()
-            self._stamp = stamp
+            self._stamp, self._read_at = stamp, moment
         return self._served
 
     def _pick(self, features: Sequence[str] | None) -> dict[str, ViewInfo]:

@@ -56,6 +56,7 @@ class ViewInfo:
     last_materialized: datetime | None  # end of the latest materialized interval
     online: bool
     tags: dict[str, str]
+    last_interval: tuple[datetime, datetime] | None = None  # the latest materialized interval
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -155,6 +156,7 @@ class FeatureRepo:
     @property
     def store(self) -> Any:
         if self._store is None:
+            logging.getLogger("feast").setLevel(logging.ERROR)
             with _quiet():
                 from feast import FeatureStore
 
@@ -186,6 +188,7 @@ class FeatureRepo:
                     hint="fix the repository's definitions (Feast's objects in its .py files)",
                 ) from exc
         self.refresh()
+        self._touch({"applied": True})
         return printed.getvalue()
 
     def refresh(self) -> None:
@@ -226,8 +229,9 @@ class FeatureRepo:
                 hint="serve views keyed by a single entity",
             )
         ttl = view.ttl if view.ttl and view.ttl.total_seconds() > 0 else None
-        intervals = view.materialization_intervals
-        last = max((_aware(end) for _, end in intervals), default=None)
+        intervals = [(_aware(a), _aware(b)) for a, b in view.materialization_intervals]
+        latest = max(intervals, key=lambda span: span[1], default=None)
+        last = latest[1] if latest else None
         key_type = str(getattr(keys[0].dtype, "name", keys[0].dtype)).upper()
         tags = dict(view.tags or {})
         return ViewInfo(
@@ -240,6 +244,7 @@ class FeatureRepo:
             last_materialized=last,
             online=bool(view.online),
             tags=tags,
+            last_interval=latest,
         )
 
     def feature_views(self, features: Iterable[str] | None = None) -> dict[str, ViewInfo]:
@@ -255,6 +260,14 @@ class FeatureRepo:
                         hint="list only one of the two views in features.views",
                     )
                 served[name] = view
+        keys = {(v.join_key, v.integer_key) for v in served.values()}
+        if len(keys) > 1:
+            raise ConfigError(
+                f"the feature views are keyed by {sorted(keys)}; driftpilot looks features up "
+                "by one entity id, so every view in features.views needs the same join key",
+                field="features.views",
+                hint="list the views of one entity in features.views",
+            )
         if features is None:
             return served
         wanted = list(features)
@@ -313,10 +326,10 @@ class FeatureRepo:
         view = next(iter(features.values()))
         keys = self.keys(ids, view)
         refs = [f"{v.name}:{f}" for f, v in features.items()]
-        with _quiet():
-            answer = self.store.get_online_features(
-                features=refs, entity_rows={view.join_key: keys}
-            ).to_dict(include_event_timestamps=True)
+        # no _quiet() here: it swaps process-wide state, and a server reads on every request
+        answer = self.store.get_online_features(
+            features=refs, entity_rows={view.join_key: keys}
+        ).to_dict(include_event_timestamps=True)
         values = {f: answer[f] for f in features}
         stamps = {f: [int(t or 0) for t in answer[f"{f}__ts"]] for f in features}
         return values, stamps
@@ -338,7 +351,8 @@ class FeatureRepo:
                 out[name] = pd.Series(dtype="object")
             return out
         view = next(iter(features.values()))
-        times = pd.to_datetime(entities["timestamp"], utc=True)
+        # one unit on both sides of the match: offline stores answer in µs
+        times = pd.to_datetime(entities["timestamp"], utc=True).astype("datetime64[us, UTC]")
         keys = self.keys(entities["entity_id"].tolist(), view)
         pairs = pd.DataFrame({view.join_key: keys, "_t": times.to_numpy()})
         # offline stores may answer one row per (key, timestamp), and Feast's file store drops
@@ -355,7 +369,9 @@ class FeatureRepo:
                     features=[f"{owner}:{f}" for f in names],
                     filter_by_created_timestamp=known_at_event,
                 ).to_df()
-            joined["event_timestamp"] = pd.to_datetime(joined["event_timestamp"], utc=True)
+            joined["event_timestamp"] = pd.to_datetime(joined["event_timestamp"], utc=True).astype(
+                "datetime64[us, UTC]"
+            )
             joined = joined.drop_duplicates([view.join_key, "event_timestamp"])
             merged = pairs.merge(
                 joined.rename(columns={"event_timestamp": "_t"}),
@@ -366,12 +382,12 @@ class FeatureRepo:
                 out[name] = merged[name].to_numpy()
         return out[list(features)]
 
-    def recent_entities(self, view: ViewInfo, now: datetime, limit: int) -> list[Any]:
-        """The ``limit`` entities updated last in the view's offline source within its
-        staleness allowance before ``now`` (newest first): the entities whose online values
-        show whether materialization keeps up. Read through the offline store's own
-        latest-row query, the one materialization uses."""
-        span = self.settings.allowed_staleness()
+    def recent_entities(
+        self, view: ViewInfo, start: datetime, end: datetime, limit: int
+    ) -> list[Any]:
+        """The ``limit`` entities updated last in the view's offline source between ``start``
+        and ``end`` (newest first), read through the offline store's own latest-row query,
+        the one materialization uses."""
         with _quiet():
             feast_view = self.store.get_feature_view(view.name)
             source = feast_view.batch_source
@@ -384,8 +400,8 @@ class FeatureRepo:
                     feature_name_columns=[],
                     timestamp_field=source.timestamp_field,
                     created_timestamp_column=source.created_timestamp_column or None,
-                    start_date=_aware(now) - span,
-                    end_date=_aware(now),
+                    start_date=_aware(start),
+                    end_date=_aware(end),
                 )
                 .to_df()
             )
@@ -402,6 +418,13 @@ class FeatureRepo:
         """Load each view's interval since its last materialization up to ``end`` (at most
         ``features.lookback`` of it) into the online store; returns one entry per view."""
         end = _aware(end)
+        unknown = sorted(set(views or []) - set(self.views()))
+        if unknown:
+            raise ConfigError(
+                f"no feature views {unknown}; the workspace's views are {sorted(self.views())}",
+                field="--view",
+                hint="name views of features.views",
+            )
         done = []
         for name, view in self.views().items():
             if views and name not in views:
@@ -418,11 +441,13 @@ class FeatureRepo:
             done.append({"view": name, "start": start.isoformat(), "end": end.isoformat()})
         self.refresh()
         if done:
-            self.stamp_path.write_text(
-                json.dumps({"materialized": done, "at": datetime.now(UTC).isoformat()}),
-                encoding="utf-8",
-            )
+            self._touch({"materialized": done})
         return done
+
+    def _touch(self, what: dict[str, Any]) -> None:
+        """Tell servers their cached definitions are out of date."""
+        stamp = {**what, "at": datetime.now(UTC).isoformat()}
+        self.stamp_path.write_text(json.dumps(stamp), encoding="utf-8")
 
     def stamp(self) -> float | None:
         """When the last materialization (by any process) finished, as a file time."""

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from driftpilot.policy.decide import CHECK_PREFIX
 from driftpilot.policy.store import record_sent, sent_rows
 
 if TYPE_CHECKING:
@@ -77,14 +78,16 @@ def incident_alerts(
     sent: Sequence[dict[str, Any]] = (),
 ) -> list[tuple[str, Alert]]:
     """``(event id, alert)`` still to send, given the ledger rows ``sent``."""
-    keys: list[str] = []
+    # windows and feature checks are two series: catching up counts within each
+    lanes: dict[bool, list[str]] = {False: [], True: []}
     by_rule: dict[str, list[Decision]] = defaultdict(list)
     for decision in outcome.decisions:
-        if not keys or keys[-1] != decision.window_key:
-            keys.append(decision.window_key)
+        lane = lanes[decision.window_key.startswith(CHECK_PREFIX)]
+        if not lane or lane[-1] != decision.window_key:
+            lane.append(decision.window_key)
         by_rule[decision.rule].append(decision)
-    position = {key: i for i, key in enumerate(keys)}
-    recent = len(keys) - catch_up
+    position = {key: i for lane in lanes.values() for i, key in enumerate(lane)}
+    recent = {key: len(lane) - catch_up for lane in lanes.values() for key in lane}
     ledgers = _ledgers(sent)
     out: list[tuple[str, Alert]] = []
     for rule, ledger in ledgers.items():  # rules that left the policy with an incident open
@@ -110,7 +113,9 @@ def incident_alerts(
         for decision in decisions:
             incident = decision.incident
             at = position[decision.window_key]
-            if not decision.acted or incident is None or at < recent or at <= known:
+            if not decision.acted or incident is None or at < recent[decision.window_key]:
+                continue
+            if at <= known and _same_lane(decision.window_key, ledger.last_window):
                 continue
             out.append(
                 (_new_event(incident, "open", ledger), _alert(decision, incident, "open", now))
@@ -119,6 +124,10 @@ def incident_alerts(
             if closing is not None:
                 out.append(_resolved(incident, closing, now, ledger))
     return out
+
+
+def _same_lane(key: str, other: str | None) -> bool:
+    return other is not None and key.startswith(CHECK_PREFIX) == other.startswith(CHECK_PREFIX)
 
 
 def _new_event(incident: str, status: str, ledger: _RuleLedger) -> str:

@@ -101,11 +101,10 @@ def _feature_store(
     settings = workspace.config.features
     if not settings.enabled:
         return [], None, []
-    from driftpilot.features.check import check_features, recent_checks, store_check
+    from driftpilot.features.check import FeatureCheck, check_features, recent_checks, store_check
     from driftpilot.features.store import FeatureRepo
 
     materialized: list[dict[str, Any]] = []
-    check = None
     try:
         repo = FeatureRepo(workspace)
         if settings.materialize:
@@ -116,11 +115,18 @@ def _feature_store(
                 if view.last_materialized is None or now - view.last_materialized >= every
             ]
             if due:
-                materialized = repo.materialize(now, due)
+                try:
+                    materialized = repo.materialize(now, due)
+                except Exception as exc:  # reported; the check says what it left behind
+                    problems.append(f"materialization failed: {exc}")
         check = check_features(workspace, now, repo=repo)
-        store_check(workspace, check)
-    except Exception as exc:  # Feast down or broken: reported; the window rules still decide
+    except Exception as exc:  # Feast down or broken: a failed check, so stale rules fire
         problems.append(f"the feature-store check failed: {exc}")
+        check = FeatureCheck.failed(workspace, now, f"{type(exc).__name__}: {exc}")
+    try:
+        store_check(workspace, check)
+    except Exception as exc:  # the workspace's table: reported, the window rules still decide
+        problems.append(f"the feature-store check was not stored: {exc}")
     return materialized, check, recent_checks(workspace)
 
 

@@ -259,6 +259,13 @@ def _point_in_time(
         out[name] = joined[name].to_numpy()
     empty = int(joined.isna().all(axis=1).sum())
     named = sorted({f"{v.name} ({v.version})" for v in views.values()})
+    if empty > len(rows) / 2:
+        raise DataError(
+            f"{empty:,} of {len(rows):,} labeled predictions have no value in any of "
+            f"{', '.join(named)} at their time: the offline sources do not cover the window",
+            field="features.views",
+            hint="write the window's feature rows to the views' sources, or widen their TTLs",
+        )
     note = (
         f"features joined point in time from {', '.join(named)}; {empty:,} of {len(rows):,} "
         "rows had no value in any view"

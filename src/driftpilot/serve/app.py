@@ -232,7 +232,9 @@ class DriftpilotApp:
             and scope.get("raw_path", b"").split(b"?")[0] == b"/features"
         ):
             authorization = dict(scope["headers"]).get(b"authorization")
-            status, body = self.features.get(
+            status, body = await asyncio.get_running_loop().run_in_executor(
+                self.features.lookup.pool,
+                self.features.get,
                 scope.get("query_string", b""),
                 authorization.decode("latin-1") if authorization else None,
             )
@@ -366,7 +368,7 @@ def create_app(
             follower = asyncio.create_task(follow_registry(models), name="driftpilot-registry")
         if lookup is not None:  # the feature store's libraries and views, before traffic
             try:
-                await asyncio.to_thread(lookup.served)
+                await asyncio.get_running_loop().run_in_executor(lookup.pool, lookup.served)
             except Exception as exc:  # its requests say what is wrong; the rest serves
                 logging.getLogger("driftpilot.serve").warning("feature store: %s", exc)
         if freeze:
@@ -385,6 +387,8 @@ def create_app(
             await recorder.stop()
         for committer in ingestion.committers.values():  # answer every pending request first
             await committer.stop()
+        if lookup is not None:
+            lookup.pool.shutdown(wait=False)
 
     app = FastAPI(title="driftpilot", version=__version__, lifespan=lifespan)
 

@@ -39,10 +39,14 @@ if TYPE_CHECKING:
     from driftpilot.serve.recorder import Recorder
     from driftpilot.serve.scoring import Scorer
 
-__all__ = ["Predictor"]
+__all__ = ["Predictor", "StoreFailed"]
 
 After = Callable[[], Coroutine[Any, Any, None]] | None
 Answer = tuple[int, dict[str, Any]]
+
+
+class StoreFailed(Exception):
+    """The online feature store did not answer a lookup."""
 
 
 class Predictor:
@@ -95,8 +99,12 @@ class Predictor:
         now = ingestion_time()
         try:
             if self.lookup is not None:
-                records = self._looked_up(records, list(served.champion.features))
+                records = await asyncio.get_running_loop().run_in_executor(
+                    self.lookup.pool, self._looked_up, records, list(served.champion.features)
+                )
             rows = instance_records(records, served.champion.features, now=now)
+        except StoreFailed as failed:
+            return self._refused(503, "store_unavailable", str(failed))
         except ValidationFailed as invalid:
             self.metrics.requests.labels("422").inc()
             return 422, {"error": "invalid", "message": str(invalid), "problems": invalid.problems}
@@ -198,6 +206,11 @@ class Predictor:
             found, missing = self.lookup.for_scoring(ids, features, at=at)
         except DriftpilotError as exc:
             raise ValidationFailed([f"instances.entity_id: {exc}"]) from None
+        except Exception as exc:  # the online store failed: this request, not the server
+            raise StoreFailed(
+                f"the online feature store could not be read ({type(exc).__name__}: {exc}); "
+                "retry, or send the instances' features"
+            ) from exc
         if missing:
             raise ValidationFailed(
                 [f"instances[{wanted[at]}].entity_id: {problem}" for at, problem in missing]
