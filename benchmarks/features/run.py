@@ -63,11 +63,15 @@ def make_workspace(tmp: Path) -> tuple[Path, list[int], float]:
     from driftpilot.demo.churn import ChurnScenario
     from driftpilot.features.demo_repo import write_view_rows
     from driftpilot.features.store import FeatureRepo
-    from driftpilot.workspace import Workspace, init_workspace
+    from driftpilot.workspace import FEATURES_TEMPLATE, Workspace, init_workspace
 
     begin = time.perf_counter()
     root = tmp / "workspace"
     init_workspace(root, features=True)
+    kinds = ", ".join(f"{n}: {k}" for n, k in ChurnScenario.FEATURES.items())
+    (root / "driftpilot.yaml").write_text(  # the log's schema given: no profile needed
+        f"model:\n  name: churn\n  features: {{{kinds}}}\n" + FEATURES_TEMPLATE
+    )
     week = ChurnScenario(seed=7, rows_per_week=20_000).week(0)
     write_view_rows(root / "features", week, "week-00")
     repo = FeatureRepo(Workspace.open(root))

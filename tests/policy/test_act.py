@@ -94,3 +94,27 @@ def test_a_rule_that_left_the_policy_gets_its_incident_closed():
     found = incident_alerts(renamed, NOW, catch_up=3, sent=sent)
     assert [(a.rule, a.status) for _, a in found] == [("old", "resolved"), ("new", "open")]
     assert "no longer in the policy" in found[0][1].summary
+
+
+def test_feature_checks_do_not_push_a_window_incident_out_of_the_catch_up():
+    from driftpilot.config import parse_config
+    from driftpilot.features.check import FeatureCheck
+    from driftpilot.features.freshness import view_health
+
+    history = [
+        report(i, accuracy=0.7 if i == 3 else 0.9, labeled=10_000) for i in range(5)
+    ]  # an incident opens at window 3 and resolves at window 4
+    checks = []
+    for i in range(12):  # hourly checks after the windows, all fresh
+        at = NOW - timedelta(hours=12 - i)
+        health = view_health("v", "v1", [at.timestamp()], at, at, timedelta(days=2))
+        checks.append(FeatureCheck(at, {"v": health}, {}).as_report())
+    settings = parse_config(
+        {
+            "features": {"repo": "features"},
+            "policy": {"rules": {"r": "accuracy < 0.8", "stale": "stale_feature_views >= 1"}},
+        }
+    )
+    outcome = decide(history, settings, NOW, checks=checks)
+    incident = f"r@{history[3].window_key}"
+    assert events(outcome) == [f"{incident}|open", f"{incident}|resolved"]
