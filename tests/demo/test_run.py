@@ -78,4 +78,14 @@ def test_the_demo_tells_its_story(tmp_path) -> None:
     assert "canary analyses" in text
     assert "recall by region" in text
     assert "driftpilot report -w" in text
+    # the feature store: fresh every week, stale while materialization is paused, fresh again
+    assert ("stale_features", "open") in events
+    assert ("stale_features", "resolved") in events
+    assert [e for e in events if e[0] == "stale_features"] == [
+        ("stale_features", "open"),
+        ("stale_features", "resolved"),
+    ]
+    assert "feature_skew" not in {rule for rule, _ in events}
+    assert "monthly_usage stale" in text  # past its TTL while paused: never fresh
+    assert "only the customer id" in text
     assert (tmp_path / "demo" / "workspace" / "reference.json").is_file()
