@@ -1,5 +1,7 @@
 """Performance from the engine's sufficient statistics equals scikit-learn on the raw rows."""
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -80,10 +82,15 @@ def test_auc_stays_exact_for_scores_crowded_near_0_or_1(a: float, b: float) -> N
     assert got["roc_auc_error_bound"] < 2e-3  # the worst case (every tie in a bin misordered)
 
 
+@functools.cache
+def _engine() -> Engine:
+    return Engine.create()
+
+
 @given(st.lists(st.floats(0, 1), min_size=1, max_size=200))
 @settings(max_examples=100, deadline=None)
 def test_score_bins_are_ordered_like_the_scores(scores: list[float]) -> None:
-    engine = Engine.create()
+    engine = _engine()  # one connection for every example: the query is what is tested
     table = engine.table(pd.DataFrame({"score": scores}))
     found = engine.execute(table.select(table.score, bin=_score_bin(table.score, BINS)))
     pairs = sorted(zip(found["score"].to_pylist(), found["bin"].to_pylist(), strict=True))

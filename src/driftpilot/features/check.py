@@ -233,14 +233,27 @@ def recent_checks(
 ) -> list[WindowReport]:
     """The stored checks of the last ``days`` before the newest, oldest first (or only the
     ``last`` ones). An incident open longer than that is announced again."""
-    from driftpilot.monitor.report import WindowReport
-    from driftpilot.tables import read_rows
+    import pyarrow.compute as pc
+    from deltalake import DeltaTable
 
-    rows = read_rows(str(workspace.feature_checks_path), ["checked_at", "report"])
-    rows.sort(key=lambda r: r["checked_at"])
-    if rows:
-        since = rows[-1]["checked_at"] - timedelta(days=days)
-        rows = [r for r in rows if r["checked_at"] >= since]
+    from driftpilot.monitor.report import WindowReport
+
+    path = str(workspace.feature_checks_path)
+    if not DeltaTable.is_deltatable(path):
+        return []
+    dataset = DeltaTable(path).to_pyarrow_dataset()
+    times = dataset.to_table(columns=["checked_at"]).column("checked_at")
+    if len(times) == 0:
+        return []
+    since = pc.max(times).as_py() - timedelta(days=days)
+    if last is not None:  # the newest ``last`` checks only
+        newest = sorted(times.to_pylist())[-last:]
+        since = max(since, newest[0])
+    # only the reports of the span are read (the table keeps every check)
+    found = dataset.to_table(
+        columns=["checked_at", "report"], filter=pc.field("checked_at") >= since
+    ).to_pylist()
+    rows = sorted(found, key=lambda r: r["checked_at"])
     if last is not None:
         rows = rows[-last:]
     return [WindowReport.model_validate_json(r["report"]) for r in rows]
