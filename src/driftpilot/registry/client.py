@@ -72,6 +72,7 @@ _EXPORTED = frozenset(
     for k in (
         "MLFLOW_HTTP_REQUEST_TIMEOUT",
         "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR",
         "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR",
     )
     if k in os.environ
@@ -151,6 +152,8 @@ class Registry:
                 "MLFLOW_HTTP_REQUEST_TIMEOUT": str(max(1, round(settings.timeout))),
                 "MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(settings.retries),
                 "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+                # loading a model drew MLflow's download bars over driftpilot's own output
+                "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
             }
             for key, value in wanted.items():
                 if key not in _EXPORTED:
