@@ -7,7 +7,9 @@ from driftpilot.demo.run import run_demo
 
 def test_the_demo_tells_its_story(tmp_path) -> None:
     console = Console(record=True, width=160)
-    reports = run_demo(tmp_path / "demo", rows_per_week=6000, seed=7, console=console)
+    reports = run_demo(
+        tmp_path / "demo", rows_per_week=6000, seed=7, console=console, canary_scale=0.5
+    )
     assert len(reports) == 8  # weeks 4–11
     week = dict(zip(range(4, 12), reports, strict=True))
     assert all(r.labels["coverage"] == 1.0 for r in reports)  # every label arrived in the end

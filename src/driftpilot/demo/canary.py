@@ -37,21 +37,29 @@ if TYPE_CHECKING:
     from driftpilot.canary.controller import Step
     from driftpilot.workspace import Workspace
 
-__all__ = ["CANARY_CONFIG", "run_canary_act"]
+__all__ = ["CANARY_CONFIG", "canary_config", "run_canary_act"]
 
-CANARY_CONFIG = """\
-serve: {refresh: 0.5s, log_flush_ms: 200}
-canary:
-  stages:
-    - {name: shadow, weight: 0, shadow: 1.0, min_requests: 300, min_duration: 1h}
-    - {name: 10%, weight: 0.1, min_requests: 120, min_duration: 1h}
-    - {name: 25%, weight: 0.25, min_requests: 150, min_duration: 1h}
-    - {name: 50%, weight: 0.5, min_requests: 150, min_duration: 1h}
-    - {name: 100%, weight: 1.0, min_requests: 150, min_duration: 1h}
-  min_labels: 150
-"""
-# requests per stage: enough for each stage's min_requests at its weight
-_REQUESTS = {"shadow": 400, "10%": 1500, "25%": 700, "50%": 400, "100%": 250}
+# per stage: minimum challenger calls, and requests sent (enough for them at its weight)
+_STAGES = {"shadow": (0.0, 300, 400), "10%": (0.1, 120, 1500), "25%": (0.25, 150, 700),
+           "50%": (0.5, 150, 400), "100%": (1.0, 150, 250)}  # fmt: skip
+
+
+def canary_config(scale: float = 1.0) -> str:
+    """The demo's ``serve`` and ``canary`` settings; ``scale`` shrinks every stage's minimum
+    requests and the labels the metric check needs (the test suite's shorter story)."""
+    stages = "\n".join(
+        f"    - {{name: {name}, weight: {weight}, "
+        + ("shadow: 1.0, " if name == "shadow" else "")
+        + f"min_requests: {round(least * scale)}, min_duration: 1h}}"
+        for name, (weight, least, _) in _STAGES.items()
+    )
+    return (
+        "serve: {refresh: 0.5s, log_flush_ms: 200}\ncanary:\n  stages:\n"
+        f"{stages}\n  min_labels: {round(150 * scale)}\n"
+    )
+
+
+CANARY_CONFIG = canary_config()
 
 
 @contextmanager
@@ -143,6 +151,7 @@ def _canary(
     frames: Iterator[pd.DataFrame],
     start: datetime,
     console: Console,
+    scale: float,
 ) -> tuple[list[Step], datetime]:
     """Traffic and a controller step per stage, until promotion or rollback."""
     steps: list[Step] = []
@@ -161,7 +170,7 @@ def _canary(
         if current is None:
             return steps, now
         _await_stage(client, current)
-        frame = next(frames).head(_REQUESTS.get(current, 300))
+        frame = next(frames).head(round(_STAGES[current][2] * scale))
         answers = _traffic(client, frame, now, workspace)
         routes = pd.Series([a["route"] for a in answers]).value_counts().to_dict()
         console.print(f"     {len(answers):,} requests at stage {current}: {routes}")
@@ -221,9 +230,15 @@ def steps_table(steps: list[Step]) -> Table:
 
 
 def run_canary_act(
-    workspace: Workspace, scenario: ChurnScenario, after: datetime, console: Console
+    workspace: Workspace,
+    scenario: ChurnScenario,
+    after: datetime,
+    console: Console,
+    *,
+    scale: float = 1.0,
 ) -> list[Step]:
-    """The canary of the current challenger to promotion, then a corrupted candidate's."""
+    """The canary of the current challenger to promotion, then a corrupted candidate's
+    (``scale``: the share of each stage's requests, as in :func:`canary_config`)."""
     from driftpilot.demo.features import publish
     from driftpilot.registry.client import Registry
     from driftpilot.retrain.pipeline import retrain
@@ -241,7 +256,7 @@ def run_canary_act(
     )
     frames = _weeks(scenario, 12)
     with live_server(workspace) as client:
-        done, now = _canary(client, workspace, frames, after, console)
+        done, now = _canary(client, workspace, frames, after, console, scale)
         steps += done
         champion = registry.alias("champion") or ""
         # the label pipeline breaks: week 16's autopay customers get inverted churn flags
@@ -269,7 +284,7 @@ def run_canary_act(
         candidate = retrain(workspace, now=now, reason="labels of the broken feed")
         console.print(f"   {escape(candidate.summary())}")
         if candidate.alias == "challenger":
-            done, now = _canary(client, workspace, frames, now, console)
+            done, now = _canary(client, workspace, frames, now, console, scale)
             steps += done
     console.print(steps_table(steps))
     return steps

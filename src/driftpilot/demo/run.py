@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from driftpilot.demo.canary import CANARY_CONFIG, run_canary_act
+from driftpilot.demo.canary import canary_config, run_canary_act
 from driftpilot.demo.churn import ChurnScenario, story
 from driftpilot.demo.features import FEATURES_CONFIG, publish, run_freshness_act
 from driftpilot.drift.render import make_console
@@ -105,15 +105,21 @@ def _scored(
 
 
 def run_demo(
-    directory: Path, *, rows_per_week: int = 20_000, seed: int = 7, console: Console | None = None
+    directory: Path,
+    *,
+    rows_per_week: int = 20_000,
+    seed: int = 7,
+    console: Console | None = None,
+    canary_scale: float = 1.0,
 ) -> list[WindowReport]:
-    """Run the story and return the stored window reports (oldest first)."""
+    """Run the story and return the stored window reports (oldest first); ``canary_scale``
+    shrinks the canary's traffic and minimums (a shorter story for the tests)."""
     console = console or make_console()
     directory.mkdir(parents=True, exist_ok=True)
     root = directory / "workspace"
     init_workspace(root, features=True)
     (root / "driftpilot.yaml").write_text(
-        CONFIG_TEXT + CANARY_CONFIG + FEATURES_CONFIG, encoding="utf-8"
+        CONFIG_TEXT + canary_config(canary_scale) + FEATURES_CONFIG, encoding="utf-8"
     )
     space = Workspace.open(root)
     scenario, specs = ChurnScenario(seed=seed, rows_per_week=rows_per_week), story()
@@ -170,7 +176,7 @@ def run_demo(
         _print_effects(console, last)
     known = str(waiting["customer_id"].iloc[-1]) if waiting is not None else "1"
     now = run_freshness_act(space, scenario, now, known, console)
-    run_canary_act(space, scenario, now, console)
+    run_canary_act(space, scenario, now, console, scale=canary_scale)
     reports = history(space)
     console.print()
     console.print(history_table(reports))
