@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from driftpilot.features.freshness import ViewHealth, value_status, view_health
+from driftpilot.policy.decide import CHECK_PREFIX
 
 if TYPE_CHECKING:
     from driftpilot.features.store import FeatureRepo, ViewInfo
@@ -36,8 +37,6 @@ if TYPE_CHECKING:
     from driftpilot.workspace import Workspace
 
 __all__ = ["FeatureCheck", "check_features", "recent_checks", "skew_rates", "store_check"]
-
-PREFIX = "features@"
 
 
 @dataclass(frozen=True)
@@ -97,14 +96,12 @@ class FeatureCheck:
             share_threshold=1.0,
             features_checked=0,
         )
+        hour = self.checked_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         return WindowReport(
             dataset=empty,
             features={},
             window=self.checked_at,
-            window_key=PREFIX
-            + self.checked_at.replace(minute=0, second=0, microsecond=0)
-            .astimezone(UTC)
-            .isoformat(),
+            window_key=CHECK_PREFIX + hour.isoformat(),
             window_end=self.checked_at,
             rows=entities,
             fingerprint="",
