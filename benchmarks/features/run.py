@@ -88,7 +88,7 @@ def get_bytes(port: int, path: str) -> bytes:
 def servers(root: Path, ids: list[int], logs: Path) -> dict[str, Any]:
     feast = Path(sys.executable).with_name("feast")
     dp_port, feast_port = bench.free_port(), bench.free_port()
-    env = {"PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin", "FEAST_USAGE": "False"}
+    env = {"PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin"}
     driftpilot = bench.Server(
         name="driftpilot",
         argv=[sys.executable, "-m", "driftpilot", "serve", "-w", str(root), "--port", str(dp_port)],
