@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -48,6 +48,13 @@ def _when(text: str | None) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _failed(exc: Exception) -> NoReturn:
+    """Exit with one line: driftpilot's error, or Feast's own (not a traceback)."""
+    if isinstance(exc, DriftpilotError):
+        _fail(exc)
+    _fail(ConfigError(f"the feature store failed: {type(exc).__name__}: {exc}"))
+
+
 @features_app.command()
 def apply(workspace: WorkspaceOption = None, config: ConfigOption = None) -> None:
     """Register the repository's definitions (entities, feature views) in its registry."""
@@ -57,10 +64,8 @@ def apply(workspace: WorkspaceOption = None, config: ConfigOption = None) -> Non
         repo = FeatureRepo(open_workspace(workspace, config))
         printed = repo.apply()
         views = repo.views()
-    except DriftpilotError as exc:
-        _fail(exc)
-    except Exception as exc:  # Feast's own errors: one line, not a traceback
-        _fail(ConfigError(f"the feature store failed: {type(exc).__name__}: {exc}"))
+    except Exception as exc:
+        _failed(exc)
     typer.echo(printed.strip())
     for name, view in views.items():
         typer.echo(f"  {name} ({view.version}): {', '.join(view.features)}")
@@ -80,10 +85,8 @@ def materialize(
         from driftpilot.features.store import FeatureRepo
 
         done = FeatureRepo(open_workspace(workspace, config)).materialize(_when(at), views)
-    except DriftpilotError as exc:
-        _fail(exc)
-    except Exception as exc:  # Feast's own errors: one line, not a traceback
-        _fail(ConfigError(f"the feature store failed: {type(exc).__name__}: {exc}"))
+    except Exception as exc:
+        _failed(exc)
     if not done:
         typer.echo("nothing to materialize: every view is materialized up to then")
     for entry in done:
@@ -102,10 +105,8 @@ def status(
         from driftpilot.features.check import check_features
 
         check = check_features(open_workspace(workspace, config), _when(at))
-    except DriftpilotError as exc:
-        _fail(exc)
-    except Exception as exc:  # Feast's own errors: one line, not a traceback
-        _fail(ConfigError(f"the feature store failed: {type(exc).__name__}: {exc}"))
+    except Exception as exc:
+        _failed(exc)
     if output_format is OutputFormat.json:
         sys.stdout.write(json.dumps(check.to_dict(), default=str) + "\n")
     else:
@@ -113,30 +114,12 @@ def status(
     raise typer.Exit(2 if check.stale else 0)
 
 
-def _hours(seconds: float | None, after: str = "") -> str:
-    return "—" if seconds is None else f"{seconds / 3600:.1f} h{after}"
-
-
 def _print_check(check: FeatureCheck) -> None:
-    from rich.table import Table
-
     from driftpilot.drift.render import make_console
+    from driftpilot.features.render import views_table
 
     console = make_console()
-    table = Table(title=f"feature views at {check.checked_at:%Y-%m-%d %H:%M} UTC")
-    for column in ("view", "version", "status", "newest value", "materialized", "allowed"):
-        table.add_column(column)
-    colours = {"fresh": "green", "stale": "red", "missing": "red"}
-    for name, health in check.views.items():
-        table.add_row(
-            name,
-            health.version,
-            f"[{colours[health.status]}]{health.status}[/]",
-            _hours(health.value_age_seconds, " old"),
-            _hours(health.materialization_age_seconds, " ago"),
-            _hours(health.allowed_seconds),
-        )
-    console.print(table)
+    console.print(views_table(check))
     for health in check.views.values():
         for reason in health.reasons:
             console.print(f"  {health.view}: {reason}")
@@ -162,10 +145,8 @@ def get(
         from driftpilot.features.lookup import Lookup
 
         answer = Lookup(open_workspace(workspace, config)).get(ids, features, now=_when(at))
-    except DriftpilotError as exc:
-        _fail(exc)
-    except Exception as exc:  # Feast's own errors: one line, not a traceback
-        _fail(ConfigError(f"the feature store failed: {type(exc).__name__}: {exc}"))
+    except Exception as exc:
+        _failed(exc)
     sys.stdout.write(json.dumps(answer, default=str) + "\n")
 
 
@@ -183,10 +164,8 @@ def drift(
         from driftpilot.features.drift import view_drift
 
         reports = view_drift(open_workspace(workspace, config), view, window=window)
-    except DriftpilotError as exc:
-        _fail(exc)
-    except Exception as exc:  # Feast's own errors: one line, not a traceback
-        _fail(ConfigError(f"the feature store failed: {type(exc).__name__}: {exc}"))
+    except Exception as exc:
+        _failed(exc)
     if output_format is OutputFormat.json:
         sys.stdout.write(json.dumps([r.to_dict() for r in reports], default=str) + "\n")
         return

@@ -15,15 +15,14 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 from rich.markup import escape
-from rich.table import Table
 
 from driftpilot.features.demo_repo import write_view_rows
+from driftpilot.features.render import views_table
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from driftpilot.demo.churn import ChurnScenario
-    from driftpilot.policy.cycle import CycleResult
     from driftpilot.workspace import Workspace
 
 __all__ = ["FEATURES_CONFIG", "publish", "run_freshness_act"]
@@ -53,25 +52,6 @@ def _pause(workspace: Workspace, paused: bool) -> Workspace:
         text = text.replace("  schedule: 1d", "  materialize: false\n  schedule: 1d", 1)
     workspace.config_path.write_text(text, encoding="utf-8")
     return Workspace.open(workspace.root)
-
-
-def _views_table(cycle: CycleResult) -> Table:
-    table = Table(title="feature views", header_style="bold")
-    for column in ("view", "version", "status", "newest online value", "materialized"):
-        table.add_column(column)
-    check = cycle.features
-    for health in check.views.values() if check else []:
-        colour = "green" if health.status == "fresh" else "red"
-        value = health.value_age_seconds
-        done = health.materialization_age_seconds
-        table.add_row(
-            health.view,
-            health.version,
-            f"[{colour}]{health.status}[/]",
-            "—" if value is None else f"{value / 86400:.1f} days old",
-            "—" if done is None else f"{done / 86400:.1f} days ago",
-        )
-    return table
 
 
 def run_freshness_act(
@@ -105,7 +85,8 @@ def run_freshness_act(
     for message in stale.sent:
         colour = "green" if message.alert.status == "resolved" else "red"
         console.print(f"   [{colour}]{escape(message.alert.title())}[/]")
-    console.print(_views_table(stale))
+    if stale.features is not None:
+        console.print(views_table(stale.features))
     served = Lookup(space).get([known], now=later)["entities"][0]["features"]
     shown = ("tenure", "plan", "monthly_usage", "support_calls")
     console.print(
@@ -119,5 +100,6 @@ def run_freshness_act(
     for message in resumed.sent:
         colour = "green" if message.alert.status == "resolved" else "red"
         console.print(f"   [{colour}]{escape(message.alert.title())}[/]")
-    console.print(_views_table(resumed))
+    if resumed.features is not None:
+        console.print(views_table(resumed.features))
     return later + timedelta(hours=2)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-__all__ = ["Status", "ViewHealth", "value_status", "view_health"]
+__all__ = ["Status", "ViewHealth", "age_text", "value_status", "view_health"]
 
 Status = Literal["fresh", "stale", "missing"]
 
@@ -43,7 +43,12 @@ def value_status(stamp: float, ttl: timedelta | None, now: datetime) -> Status:
     return "fresh"
 
 
-def _days(seconds: float) -> str:
+def age_text(seconds: float) -> str:
+    """An age as people read it: hours up to two days, days beyond.
+
+    >>> age_text(5400), age_text(7 * 86400)
+    ('1.5 h', '7.0 days')
+    """
     return f"{seconds / 3600:.1f} h" if seconds < 2 * 86400 else f"{seconds / 86400:.1f} days"
 
 
@@ -100,7 +105,7 @@ def view_health(
         reasons.append("never materialized: run `driftpilot features materialize`")
     elif done_age is not None and done_age > limit:
         reasons.append(
-            f"last materialized {_days(done_age)} ago (allowed {_days(limit)}): "
+            f"last materialized {age_text(done_age)} ago (allowed {age_text(limit)}): "
             "the schedule was missed"
         )
     if not stamps:
@@ -109,7 +114,7 @@ def view_health(
         reasons.append(f"none of {len(stamps)} recent entities has an online value")
     elif value_age is not None and value_age > limit:
         reasons.append(
-            f"the newest online value is {_days(value_age)} old (allowed {_days(limit)})"
+            f"the newest online value is {age_text(value_age)} old (allowed {age_text(limit)})"
         )
     if last_materialized is None or (stamps and newest is None):
         status: Status = "missing"

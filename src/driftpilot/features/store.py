@@ -54,8 +54,6 @@ class ViewInfo:
     join_key: str
     integer_key: bool
     last_materialized: datetime | None  # end of the latest materialized interval
-    online: bool
-    tags: dict[str, str]
     last_interval: tuple[datetime, datetime] | None = None  # the latest materialized interval
 
     def to_dict(self) -> dict[str, Any]:
@@ -233,17 +231,14 @@ class FeatureRepo:
         latest = max(intervals, key=lambda span: span[1], default=None)
         last = latest[1] if latest else None
         key_type = str(getattr(keys[0].dtype, "name", keys[0].dtype)).upper()
-        tags = dict(view.tags or {})
         return ViewInfo(
             name=view.name,
-            version=view_version(view.name, tags, view.current_version_number),
+            version=view_version(view.name, dict(view.tags or {}), view.current_version_number),
             features={f.name: str(getattr(f.dtype, "name", f.dtype)) for f in view.features},
             ttl=ttl,
             join_key=keys[0].name,
             integer_key=key_type in _INTEGER_TYPES,
             last_materialized=last,
-            online=bool(view.online),
-            tags=tags,
             last_interval=latest,
         )
 
