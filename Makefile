@@ -1,5 +1,6 @@
 # Everything a fresh machine needs: uv (installed with pip when missing), the locked Python
-# packages, and Java for the Spark parity test. `make demo` and `make test` bootstrap themselves.
+# packages, Java for the Spark parity test, and chromium for the browser tests. `make demo` and
+# `make test` bootstrap themselves.
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null)
 ifeq ($(UV),)
@@ -8,7 +9,7 @@ endif
 RUN := $(UV) run --frozen --no-sync
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: setup demo test check lint typecheck bench clean
+.PHONY: setup browser demo test check lint typecheck bench clean
 
 setup: .venv/.driftpilot-synced
 
@@ -23,7 +24,12 @@ setup: .venv/.driftpilot-synced
 demo: setup
 	$(RUN) driftpilot demo --dir demo-data
 
-test: setup
+# Debian's chromium for the dashboard's browser tests (Playwright drives it; no download)
+browser:
+	@test -x /usr/bin/chromium || { echo "installing chromium (the dashboard's browser tests)"; \
+	  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null; }
+
+test: setup browser
 	$(RUN) pytest -q
 
 lint: setup
@@ -45,4 +51,4 @@ bench: setup
 	$(RUN) python benchmarks/features/run.py
 
 clean:
-	rm -rf .venv demo-data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv demo-data test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -39,3 +39,23 @@ def mixed_frame(rows: int = 4000, seed: int = 0, shift: float = 0.0) -> pd.DataF
 @pytest.fixture
 def frame() -> pd.DataFrame:
     return mixed_frame()
+
+
+@pytest.fixture(scope="session")
+def demo_story(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, str]:
+    """The demo's story at test scale (6,000 rows a week, half the canary's traffic), run once
+    per session: its result and its console text. The demo, report and dashboard tests read
+    it; a test that changes the workspace copies it first."""
+    from rich.console import Console
+
+    from driftpilot.demo.run import run_demo
+
+    console = Console(record=True, width=160)
+    result = run_demo(
+        tmp_path_factory.mktemp("story") / "demo",
+        rows_per_week=6000,
+        seed=7,
+        console=console,
+        canary_scale=0.5,
+    )
+    return result, console.export_text()

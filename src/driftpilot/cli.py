@@ -227,3 +227,6 @@ cli_canary.register_commands(app)
 from driftpilot import cli_features  # noqa: E402
 
 cli_features.register_commands(app)
+from driftpilot import cli_report  # noqa: E402
+
+cli_report.register_commands(app)

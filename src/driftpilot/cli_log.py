@@ -1,4 +1,4 @@
-"""Commands over a workspace: init, ingest, log compact, serve, monitor, report."""
+"""Commands over a workspace: init, ingest, log compact, serve, monitor."""
 
 from __future__ import annotations
 
@@ -196,41 +196,11 @@ def monitor(
     )
 
 
-def report(
-    output_format: FormatOption = OutputFormat.table,
-    last: Annotated[
-        int | None, typer.Option("--last", help="Only the last N windows.", min=1)
-    ] = None,
-    workspace: WorkspaceOption = None,
-    config: ConfigOption = None,
-) -> None:
-    """Print the stored window reports, one row per window."""
-    from driftpilot.errors import DriftpilotError
-    from driftpilot.monitor.report import history
-
-    try:
-        reports = history(open_workspace(workspace, config))
-    except DriftpilotError as exc:
-        _fail(exc)
-    if last:
-        reports = reports[-last:]
-    if output_format is OutputFormat.json:
-        sys.stdout.write("[" + ",".join(r.model_dump_json() for r in reports) + "]\n")
-        return
-    from driftpilot.drift.render import make_console
-    from driftpilot.monitor.render import history_table
-
-    make_console().print(
-        history_table(reports) if reports else "no reports yet: run `driftpilot monitor`"
-    )
-
-
 def register(app: typer.Typer) -> None:
     app.command()(init)
     app.command()(ingest)
     app.command()(serve)
     app.command()(monitor)
-    app.command()(report)
     log_app = typer.Typer(help="Maintain the event log.", no_args_is_help=True)
     log_app.command("compact")(compact)
     app.add_typer(log_app, name="log")

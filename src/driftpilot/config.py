@@ -63,6 +63,7 @@ __all__ = [
     "PolicyConfig",
     "ProfileConfig",
     "QualityConfig",
+    "ReportConfig",
     "ScheduleConfig",
     "ServeConfig",
     "load_config",
@@ -319,6 +320,33 @@ class EngineConfig(_Strict):
     spark: dict[str, str] = Field(default_factory=dict, description="Spark session settings")
 
 
+class ReportConfig(_Strict):
+    """``driftpilot report --html``, the dashboard (``driftpilot ui``, ``/ui`` on
+    ``driftpilot serve``)."""
+
+    mlflow_url: str | None = Field(
+        "http://127.0.0.1:5000",
+        description="Where `mlflow ui` answers, for links to the runs (null: no links)",
+    )
+    refresh: str = Field("30s", description="How often the dashboard updates itself")
+    port: int = Field(8050, ge=1, le=65535, description="`driftpilot ui` listens here")
+    serve_ui: bool = Field(True, description="`driftpilot serve` also serves /ui")
+
+    @field_validator("refresh")
+    @classmethod
+    def _refresh(cls, value: str) -> str:
+        if parse_duration(value).total_seconds() <= 0:
+            raise ValueError(f"expected a duration above zero such as '30s', got {value!r}")
+        return value
+
+    @field_validator("mlflow_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"expected an http:// or https:// address, got {value!r}")
+        return value
+
+
 class DriftpilotConfig(_Strict):
     version: Literal[1] = 1
     columns: ColumnsConfig = Field(default_factory=ColumnsConfig)
@@ -330,6 +358,7 @@ class DriftpilotConfig(_Strict):
     log: LogConfig = Field(default_factory=LogConfig)
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
     serve: ServeConfig = Field(default_factory=ServeConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)

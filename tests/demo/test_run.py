@@ -1,15 +1,10 @@
 import json
 
-from rich.console import Console
 
-from driftpilot.demo.run import run_demo
-
-
-def test_the_demo_tells_its_story(tmp_path) -> None:
-    console = Console(record=True, width=160)
-    reports = run_demo(
-        tmp_path / "demo", rows_per_week=6000, seed=7, console=console, canary_scale=0.5
-    )
+def test_the_demo_tells_its_story(demo_story) -> None:
+    result, text = demo_story
+    reports = result.reports
+    root = result.workspace
     assert len(reports) == 8  # weeks 4–11
     week = dict(zip(range(4, 12), reports, strict=True))
     assert all(r.labels["coverage"] == 1.0 for r in reports)  # every label arrived in the end
@@ -32,13 +27,12 @@ def test_the_demo_tells_its_story(tmp_path) -> None:
     assert week[10].performance["positive_rate"] > 0.3  # label shift
     assert list(week[11].dataset.quality_issues) == ["payment_delay"]
     assert not any(d["fired"] for d in week[4].detectors.values())
-    text = console.export_text()
     # the policy: drift is a warning, the south's concept drift asks for a retrain, the broken
     # feature is an alert; every incident announced once in the workspace's alerts.jsonl
     assert "[WARN] data_drift" in text
     assert "[ALERT] performance_drop: retrain requested" in text
     assert "[ALERT] data_quality" in text
-    messages = (tmp_path / "demo" / "workspace" / "alerts.jsonl").read_text().splitlines()
+    messages = (root / "alerts.jsonl").read_text().splitlines()
     sent = [json.loads(m) for m in messages]
     events = [(m["rule"], m["status"]) for m in sent if m["rule"] != "canary"]
     assert len(events) == len(set(events))
@@ -53,7 +47,7 @@ def test_the_demo_tells_its_story(tmp_path) -> None:
     from driftpilot.registry.client import Registry
     from driftpilot.workspace import Workspace
 
-    registry = Registry(Workspace.open(tmp_path / "demo" / "workspace"))
+    registry = Registry(Workspace.open(root))
     assert "retrained for: performance_drop" in text
     candidate = registry.version("2")
     assert candidate.tag("parent") == "1"
@@ -90,4 +84,44 @@ def test_the_demo_tells_its_story(tmp_path) -> None:
     assert "feature_skew" not in {rule for rule, _ in events}
     assert "monthly_usage stale" in text  # past its TTL while paused: never fresh
     assert "only the customer id" in text
-    assert (tmp_path / "demo" / "workspace" / "reference.json").is_file()
+    assert (root / "reference.json").is_file()
+
+
+def test_the_demo_summary_numbers(demo_story) -> None:
+    """The story in numbers the demo prints last, read back from its workspace."""
+    result, text = demo_story
+    summary = result.summary
+    reports = result.reports
+    assert summary.windows == 8
+    assert summary.predictions == summary.labels == 8 * 6000
+    assert summary.drifted_features == ["monthly_usage"]
+    assert summary.drift_windows == [r.window_key[:10] for r in reports[2:4]]  # weeks 6, 7
+    low, high = summary.auc_during_drift
+    assert summary.auc_reference - low < 0.05  # the AUC held while the feature drifted
+    assert high <= summary.auc_reference
+    assert summary.south_windows == [r.window_key[:10] for r in reports[4:6]]  # weeks 8, 9
+    assert summary.south_recall < summary.others_recall - 0.2
+    assert summary.opened == {
+        "data_drift": 1,
+        "performance_drop": 1,
+        "segment_recall_drop": 1,
+        "data_quality": 1,
+        "stale_features": 1,
+    }
+    assert summary.resolved == {key: 1 for key in summary.opened if key != "data_quality"}
+    assert summary.still_open == ["data_quality"]
+    gates = [(v["version"], v["gate"], v["canary"]) for v in summary.versions]
+    assert gates == [("1", "passed", ""), ("2", "passed", "promoted"),
+                     ("3", "passed", "rolled_back")]  # fmt: skip
+    assert summary.aliases == {"champion": "2", "previous": "1"}
+    # what the table says, as printed
+    assert "the story in numbers" in text
+    assert "8 weekly windows, 48,000 predictions, 48,000 labels" in text
+    assert "data_drift opened 1 incident(s)" in text
+    assert "promoted at 100%" in text
+    assert "rolled back at shadow" in text
+    assert "champion → version 2, previous → version 1" in text
+    # where to look further
+    assert result.html == result.workspace.parent / "report.html"
+    assert f"driftpilot ui -w {result.workspace}" in text
+    assert "mlflow ui --backend-store-uri sqlite:///" in text

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -37,11 +38,14 @@ if TYPE_CHECKING:
     from driftpilot.canary.controller import Step
     from driftpilot.workspace import Workspace
 
-__all__ = ["CANARY_CONFIG", "canary_config", "run_canary_act"]
+__all__ = ["CANARY_CONFIG", "canary_config", "run_canary_act", "start_server", "stop_server"]
 
 # per stage: minimum challenger calls, and requests sent (enough for them at its weight)
 _STAGES = {"shadow": (0.0, 300, 400), "10%": (0.1, 120, 1500), "25%": (0.25, 150, 700),
            "50%": (0.5, 150, 400), "100%": (1.0, 150, 250)}  # fmt: skip
+
+
+_CLIENTS = 4  # concurrent callers of the demo's traffic
 
 
 def canary_config(scale: float = 1.0) -> str:
@@ -62,12 +66,9 @@ def canary_config(scale: float = 1.0) -> str:
 CANARY_CONFIG = canary_config()
 
 
-@contextmanager
-def live_server(workspace: Workspace) -> Iterator[httpx.Client]:
-    """``driftpilot serve -w WORKSPACE`` in a process of its own on a free local port, and a
-    client for it; stopped with SIGINT (it writes what it logged) when the block ends."""
-    import httpx
-
+def start_server(workspace: Workspace) -> tuple[subprocess.Popen[bytes], int]:
+    """``driftpilot serve -w WORKSPACE`` started in a process of its own on a free local port
+    (it loads its libraries and the champion while the caller goes on)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -75,6 +76,27 @@ def live_server(workspace: Workspace) -> Iterator[httpx.Client]:
     server = subprocess.Popen(  # noqa: S603 - our own command line
         [*command, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
+    return server, port
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    """SIGINT: the server writes what it logged, then exits."""
+    server.send_signal(signal.SIGINT)
+    try:
+        server.wait(60)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+@contextmanager
+def live_server(
+    workspace: Workspace, started: tuple[subprocess.Popen[bytes], int] | None = None
+) -> Iterator[httpx.Client]:
+    """A client for ``driftpilot serve`` (the one ``started`` by :func:`start_server`, or a
+    new one), once it is ready; the server is stopped when the block ends."""
+    import httpx
+
+    server, port = started or start_server(workspace)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             deadline = time.monotonic() + 120
@@ -92,11 +114,7 @@ def live_server(workspace: Workspace) -> Iterator[httpx.Client]:
                 time.sleep(0.2)
             yield client
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(60)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
 
 
 def _await_stage(client: httpx.Client, stage: str | None) -> None:
@@ -122,12 +140,17 @@ def _traffic(
     moments = [start + timedelta(seconds=i * spacing) for i in range(len(frame))]
     publish(workspace, frame.assign(timestamp=moments), f"traffic-{start:%Y%m%dT%H%M}")
     FeatureRepo(workspace).materialize(moments[-1] + timedelta(seconds=1))
-    answers = []
-    for customer, moment in zip(frame["customer_id"], moments, strict=True):
+
+    def ask(customer: Any, moment: datetime) -> dict[str, Any]:
         instance = {"entity_id": str(customer), "timestamp": moment.isoformat()}
         response = client.post("/v1/predict", json=instance)
         response.raise_for_status()
-        answers.append(response.json()["predictions"][0])
+        answer: dict[str, Any] = response.json()["predictions"][0]
+        return answer
+
+    # a few clients at once, as live traffic comes (the answers keep the rows' order)
+    with ThreadPoolExecutor(_CLIENTS) as pool:
+        answers = list(pool.map(ask, frame["customer_id"], moments))
     labels = pd.DataFrame(
         {"prediction_id": [a["prediction_id"] for a in answers], "label": frame["churn"].to_numpy()}
     )
@@ -236,9 +259,11 @@ def run_canary_act(
     console: Console,
     *,
     scale: float = 1.0,
+    server: tuple[subprocess.Popen[bytes], int] | None = None,
 ) -> list[Step]:
     """The canary of the current challenger to promotion, then a corrupted candidate's
-    (``scale``: the share of each stage's requests, as in :func:`canary_config`)."""
+    (``scale``: the share of each stage's requests, as in :func:`canary_config`; ``server``:
+    one :func:`start_server` started earlier, else a new one)."""
     from driftpilot.demo.features import publish
     from driftpilot.registry.client import Registry
     from driftpilot.retrain.pipeline import retrain
@@ -246,6 +271,8 @@ def run_canary_act(
     registry = Registry(workspace)
     steps: list[Step] = []
     if registry.alias("challenger") is None:
+        if server is not None:
+            stop_server(server[0])
         console.print("no challenger to roll out")
         return steps
     console.print(
@@ -255,7 +282,7 @@ def run_canary_act(
         "the online store), labels after each stage"
     )
     frames = _weeks(scenario, 12)
-    with live_server(workspace) as client:
+    with live_server(workspace, server) as client:
         done, now = _canary(client, workspace, frames, after, console, scale)
         steps += done
         champion = registry.alias("champion") or ""

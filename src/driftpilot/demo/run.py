@@ -11,25 +11,32 @@
    incidents go to ``alerts.jsonl``, window values to the champion's monitoring run in MLflow.
    A ``retrain`` incident trains a candidate on the last 14 days of labeled rows and gates it
    against the champion on the most recent slice; the demo prints the comparison.
-4. A table per week shows drift, realized performance (once labels are in) and the
-   label-free estimate; a closing table explains what each week showed.
+4. The feature store's act (paused materialization caught as stale features), then the
+   canary's (a promotion on live traffic, a bad candidate rolled back).
+5. A table per week shows drift, realized performance (once labels are in) and the
+   label-free estimate; recall by region; the story in numbers (:mod:`driftpilot.demo.summary`,
+   read back from the workspace); the HTML report is written beside the workspace, and the
+   commands to look further (``driftpilot ui``, ``mlflow ui``) are printed.
 
 Each step is a plain API call a user would make.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from driftpilot.demo.canary import canary_config, run_canary_act
-from driftpilot.demo.churn import ChurnScenario, story
+from driftpilot.demo.canary import canary_config, run_canary_act, start_server, stop_server
+from driftpilot.demo.churn import ChurnScenario, WeekSpec, story
 from driftpilot.demo.features import FEATURES_CONFIG, publish, run_freshness_act
+from driftpilot.demo.summary import StorySummary, summarize, summary_table
 from driftpilot.drift.render import make_console
 from driftpilot.engine.backend import Engine
 from driftpilot.features.store import FeatureRepo
@@ -42,7 +49,7 @@ from driftpilot.registry.client import LoadedModel, Registry
 from driftpilot.retrain.pipeline import register
 from driftpilot.workspace import Workspace, init_workspace
 
-__all__ = ["CONFIG_TEXT", "STORY", "run_demo"]
+__all__ = ["CONFIG_TEXT", "STORY", "DemoResult", "run_demo"]
 
 CONFIG_TEXT = """\
 # driftpilot.yaml for the churn demo
@@ -65,8 +72,8 @@ drift:
 policy:
   rules:
     performance_drop: "auc_drop > calibrated or accuracy_drop > calibrated -> retrain"
-    segment_recall_drop:
-      when: recall_drop(region=*) > calibrated
+    segment_recall_drop:   # a region's ranking breaks, not only its threshold (covariate shift)
+      when: recall_drop(region=*) > calibrated and auc_drop(region=*) > calibrated
       action: retrain
       min_labels: 200
     estimated_drop: {when: estimated_auc_drop > calibrated, severity: warn}
@@ -104,6 +111,25 @@ def _scored(
     return week
 
 
+@dataclass(frozen=True)
+class DemoResult:
+    workspace: Path
+    reports: list[WindowReport]  # the stored window reports, oldest first
+    summary: StorySummary
+    html: Path  # the HTML report
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
 def run_demo(
     directory: Path,
     *,
@@ -111,9 +137,9 @@ def run_demo(
     seed: int = 7,
     console: Console | None = None,
     canary_scale: float = 1.0,
-) -> list[WindowReport]:
-    """Run the story and return the stored window reports (oldest first); ``canary_scale``
-    shrinks the canary's traffic and minimums (a shorter story for the tests)."""
+) -> DemoResult:
+    """Run the story; ``canary_scale`` shrinks the canary's traffic and minimums (a shorter
+    story for the tests)."""
     console = console or make_console()
     directory.mkdir(parents=True, exist_ok=True)
     root = directory / "workspace"
@@ -142,26 +168,44 @@ def run_demo(
     )
     waiting: pd.DataFrame | None = None
     now = _closes(training)
-    for index in range(4, 12):
-        week = _scored(scenario, index, specs[index], champion)
-        publish(space, week, f"week-{index:02d}")  # the feature pipeline
-        predictions = week.drop(columns=["churn"]).rename(columns={"customer_id": "entity_id"})
-        log_predictions(predictions, workspace=space)
-        if waiting is not None:  # last week's churn is known now
-            log_labels(
-                pd.DataFrame(
-                    {"prediction_id": waiting["prediction_id"], "label": waiting["churn"]}
-                ),
-                workspace=space,
-            )
-        waiting = week
-        cycle = run_cycle(space, engine=engine, now=_closes(week))
-        console.print(
-            f"[bold]week {index}[/]: {STORY[index]} "
-            f"({len(cycle.monitor.computed)} window reports computed)"
-        )
-        _print_sent(console, cycle.sent)
-        _print_effects(console, cycle)
+    with _progress(console) as progress:
+        weeks = progress.add_task("weeks 4–11", total=8)
+        for index in range(4, 12):
+            progress.update(weeks, description=f"week {index}: scoring, logging, policy cycle")
+            waiting = _week(space, scenario, specs, index, champion, engine, waiting, console)
+            progress.advance(weeks)
+    # the canary's server starts now: it loads while the last cycle and the freshness act run
+    server = start_server(space)
+    try:
+        now = _last_week(space, scenario, specs, waiting, engine, console, now)
+        known = str(waiting["customer_id"].iloc[-1]) if waiting is not None else "1"
+        now = run_freshness_act(space, scenario, now, known, console)
+    except BaseException:
+        stop_server(server[0])
+        raise
+    run_canary_act(space, scenario, now, console, scale=canary_scale, server=server)
+    reports = history(space)
+    console.print()
+    console.print(history_table(reports))
+    console.print(_south(reports))
+    summary = summarize(space, reports, auc_reference=auc)
+    console.print(summary_table(summary))
+    with console.status("writing the HTML report"):
+        html = _html_report(space, directory / "report.html")
+    _print_next(console, directory, root, html, registry.uri, space)
+    return DemoResult(root, reports, summary, html)
+
+
+def _last_week(
+    space: Workspace,
+    scenario: ChurnScenario,
+    specs: list[WeekSpec],
+    waiting: pd.DataFrame | None,
+    engine: Engine,
+    console: Console,
+    now: datetime,
+) -> datetime:
+    """The last week's labels arrive a week after it; the cycle then; returns its time."""
     if waiting is not None:  # the labels of the last week arrive after it
         # the feature pipeline goes on: next week's customers (scored later, by the canary)
         publish(space, scenario.week(12, specs[9]), "week-12")
@@ -174,30 +218,69 @@ def run_demo(
         console.print("[bold]a week later[/]: the last week's labels arrive")
         _print_sent(console, last.sent)
         _print_effects(console, last)
-    known = str(waiting["customer_id"].iloc[-1]) if waiting is not None else "1"
-    now = run_freshness_act(space, scenario, now, known, console)
-    run_canary_act(space, scenario, now, console, scale=canary_scale)
-    reports = history(space)
-    console.print()
-    console.print(history_table(reports))
-    console.print(_south(reports))
+    return now
+
+
+def _week(
+    space: Workspace,
+    scenario: ChurnScenario,
+    specs: list[WeekSpec],
+    index: int,
+    champion: LoadedModel,
+    engine: Engine,
+    waiting: pd.DataFrame | None,
+    console: Console,
+) -> pd.DataFrame:
+    """One week of the story: scored, logged, last week's labels, the policy cycle."""
+    week = _scored(scenario, index, specs[index], champion)
+    publish(space, week, f"week-{index:02d}")  # the feature pipeline
+    predictions = week.drop(columns=["churn"]).rename(columns={"customer_id": "entity_id"})
+    log_predictions(predictions, workspace=space)
+    if waiting is not None:  # last week's churn is known now
+        log_labels(
+            pd.DataFrame({"prediction_id": waiting["prediction_id"], "label": waiting["churn"]}),
+            workspace=space,
+        )
+    cycle = run_cycle(space, engine=engine, now=_closes(week))
     console.print(
-        f"\nworkspace: {root}\n"
-        f"  driftpilot report -w {root}            the history again\n"
-        f"  driftpilot report -w {root} --format json\n"
+        f"[bold]week {index}[/]: {STORY[index]} "
+        f"({len(cycle.monitor.computed)} window reports computed)"
+    )
+    _print_sent(console, cycle.sent)
+    _print_effects(console, cycle)
+    return week
+
+
+def _html_report(space: Workspace, path: Path) -> Path:
+    from driftpilot.report.html import write_html
+    from driftpilot.report.view import build_view
+
+    return write_html(build_view(space, mlflow_url=space.config.report.mlflow_url), path)
+
+
+def _print_next(
+    console: Console, directory: Path, root: Path, html: Path, uri: str, space: Workspace
+) -> None:
+    port = space.config.report.port
+    console.print(
+        f"\n[bold]look further[/] (workspace {root}):\n"
+        f"  {html}   the HTML report (one file, works offline); again with\n"
+        f"      driftpilot report -w {root} --html report.html\n"
+        f"  driftpilot ui -w {root}   the live dashboard: http://127.0.0.1:{port}/ui\n"
+        f"  uv run mlflow ui --backend-store-uri {uri}   runs, versions, window metrics:\n"
+        f"      http://127.0.0.1:5000 (the report's and dashboard's run links point there)\n"
+        f"  driftpilot report -w {root}            the history again (--format json)\n"
         f"  driftpilot check -w {root}             decide again (exit 0 ok, 1 warn, 2 alert)\n"
         f"  driftpilot explain DECISION_ID -w {root}   why (ids from check)\n"
         f"  {root / 'alerts.jsonl'}   the incident messages\n"
         f"  driftpilot models -w {root}            versions, aliases, gate verdicts, lineage\n"
         f"  driftpilot metrics -w {root}           window metrics logged to MLflow\n"
-        f"  uv run mlflow ui --backend-store-uri {registry.uri}\n"
         f"  driftpilot canary status -w {root}     the canary steps and their evidence\n"
         f"  driftpilot serve -w {root}             POST /v1/predict, /v1/predictions, /v1/labels,\n"
-        f"                                         GET /features?ids=…\n"
+        f"                                         GET /features?ids=…, the dashboard at /ui\n"
         f"  driftpilot features status -w {root}   freshness and skew of the feature views\n"
         f"  driftpilot drift --reference {directory / 'training.parquet'} --current ...\n"
     )
-    return reports
 
 
 def _closes(week: pd.DataFrame) -> datetime:

@@ -4,7 +4,7 @@ The JSON form is a stable contract that later reports extend but never break::
 
     {"dataset": {"drift", "drift_share", "drifted_features", "rows_reference", "rows_current", …},
      "features": {NAME: {"type", "method", "threshold", "score", "drift",
-                         "statistics": {…}, "quality": {…}, "error"?}}}
+                         "statistics": {…}, "quality": {…}, "histogram": {…}, "error"?}}}
 
 A feature that cannot be assessed (missing column, wrong type, no values) carries an ``error``
 and ``drift: false``; it never stops the rest of the report.
@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from driftpilot.config import DriftpilotConfig, QualityConfig
+from driftpilot.drift.histogram import Histogram, feature_histogram
 from driftpilot.drift.quality import categorical_quality, numeric_quality
 from driftpilot.drift.rules import ResolvedRule, resolve_rules
 from driftpilot.drift.statistics import categorical_statistics, numeric_statistics
@@ -50,6 +51,7 @@ class FeatureDrift(_Model):
     quality: dict[str, Any]
     error: str | None = None
     exact: bool = False  # KS and Wasserstein computed on the raw values (small samples)
+    histogram: Histogram | None = None  # the reference and current counts, for the overlay
 
 
 class DatasetDrift(_Model):
@@ -167,6 +169,7 @@ def feature_drift(
         quality=quality,
         error=error,
         exact=bool(exact),
+        histogram=feature_histogram(reference, counts),
     )
 
 

@@ -29,7 +29,14 @@ from driftpilot.registry.client import TAGS, Registry
 if TYPE_CHECKING:
     from driftpilot.monitor.report import WindowReport
 
-__all__ = ["MetricPoint", "log_windows", "monitoring_run", "read_metrics", "window_values"]
+__all__ = [
+    "MetricPoint",
+    "log_windows",
+    "monitoring_run",
+    "monitoring_runs",
+    "read_metrics",
+    "window_values",
+]
 
 log = logging.getLogger("driftpilot.registry")
 _UNSAFE = re.compile(r"[^\w\-. /]")
@@ -187,3 +194,14 @@ def read_metrics(registry: Registry, version: str) -> dict[str, list[MetricPoint
                 last[found.step] = found
         out[key] = [last[step] for step in sorted(last)]
     return out
+
+
+def monitoring_runs(registry: Registry) -> dict[str, str]:
+    """The existing monitoring run of each version (version → run id); creates none."""
+    found = registry.call(
+        "search monitoring runs",
+        registry.client.search_runs,
+        [registry.experiment_id()],
+        f"tags.`{TAGS['role']}` = 'monitoring'",
+    )
+    return {str(run.data.tags.get(TAGS["version"])): str(run.info.run_id) for run in found}

@@ -459,6 +459,17 @@ def create_app(
         return _json(404, {"error": "no_feature_store", "message": message})
 
     token = config.serve.token or os.environ.get(TOKEN_ENV)
+    if config.report.serve_ui:
+        from driftpilot.serve.ui import ui_router
+
+        app.include_router(
+            ui_router(
+                workspace,
+                mlflow_url=config.report.mlflow_url,
+                refresh=parse_duration(config.report.refresh).total_seconds(),
+                token=token,
+            )
+        )
     served_features = _Features(lookup, token, config.serve.max_instances) if lookup else None
     return DriftpilotApp(app, ingestion, served_features)
 

@@ -1,0 +1,328 @@
+"""Plotly figures (plain JSON specs: ``{"data": [...], "layout": {...}}``) and SVG sparklines
+for the report's parts. Pure functions of :func:`driftpilot.report.view.build_view`'s data.
+
+Quantile bins have unequal widths, so a numeric overlay plots densities (share of values per
+unit of the feature), not counts: equal reference counts would otherwise look uniform.
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import pairwise
+from typing import Any
+
+__all__ = [
+    "feature_age_figure",
+    "overlay_figure",
+    "performance_figure",
+    "segment_heatmap",
+    "sparkline",
+    "timeline_figure",
+]
+
+REFERENCE, CURRENT, ESTIMATE, ALERT = "#7f8c9a", "#e4572e", "#2e86de", "#c0392b"
+_LAYOUT = {
+    "margin": {"l": 50, "r": 20, "t": 40, "b": 40},
+    "height": 320,
+    "legend": {"orientation": "h", "y": -0.2},
+    "paper_bgcolor": "white",
+    "plot_bgcolor": "white",
+    "xaxis": {"gridcolor": "#eee"},
+    "yaxis": {"gridcolor": "#eee"},
+}
+
+
+def _layout(title: str, **extra: Any) -> dict[str, Any]:
+    return {**_LAYOUT, "title": {"text": title, "font": {"size": 14}}, **extra}
+
+
+def _shares(counts: list[int]) -> list[float]:
+    total = sum(counts)
+    return [c / total if total else 0.0 for c in counts]
+
+
+def overlay_figure(overlay: dict[str, Any]) -> dict[str, Any]:
+    """Reference vs current distribution of one feature in one window."""
+    histogram = overlay["histogram"]
+    title = (
+        f"<b>{overlay['feature']}</b> · {overlay['method']} {overlay['score']:.3g} > "
+        f"{overlay['threshold']:.3g} · window {overlay['window']}"
+    )
+    if histogram["kind"] == "categorical":
+        labels = histogram["labels"]
+        data = [
+            {
+                "type": "bar",
+                "name": name,
+                "x": labels,
+                "y": _shares(counts),
+                "marker": {"color": colour},
+            }
+            for name, counts, colour in (
+                ("reference", histogram["reference"], REFERENCE),
+                ("current", histogram["current"], CURRENT),
+            )
+        ]
+        return {
+            "data": data,
+            "layout": _layout(
+                title, barmode="group", yaxis={"title": "share", "gridcolor": "#eee"}
+            ),
+        }
+    edges = histogram["edges"]
+    widths = [max(b - a, 1e-12) for a, b in pairwise(edges)]
+    centres = [(a + b) / 2 for a, b in pairwise(edges)]
+    total = sum(histogram["current"]) + histogram["below"] + histogram["above"]
+    data = []
+    for name, counts, colour, n in (
+        ("reference", histogram["reference"], REFERENCE, sum(histogram["reference"])),
+        ("current", histogram["current"], CURRENT, total),
+    ):
+        density = [c / n / w if n else 0.0 for c, w in zip(counts, widths, strict=True)]
+        data.append(
+            {
+                "type": "bar",
+                "name": name,
+                "x": centres,
+                "y": density,
+                "width": widths,
+                "marker": {"color": colour},
+                "opacity": 0.55,
+            }
+        )
+    outside = histogram["below"] + histogram["above"]
+    if outside and total:
+        title += (
+            f"<br><sub>{outside / total:.1%} of current values outside the reference range</sub>"
+        )
+    high = _upper(edges, histogram["reference"], histogram["current"])
+    return {
+        "data": data,
+        "layout": _layout(
+            title,
+            barmode="overlay",
+            bargap=0,
+            yaxis={"title": "density", "gridcolor": "#eee"},
+            xaxis={"range": [edges[0], high], "gridcolor": "#eee"},
+        ),
+    }
+
+
+def _upper(edges: list[float], reference: list[int], current: list[int]) -> float:
+    """Where 99.5 % of both sides' values lie below: a long tail does not squash the plot."""
+    totals = [r + c for r, c in zip(reference, current, strict=True)]
+    limit, seen = 0.995 * sum(totals), 0
+    for count, edge in zip(totals, edges[1:], strict=True):
+        seen += count
+        if seen >= limit:
+            return edge
+    return edges[-1]
+
+
+def performance_figure(performance: dict[str, Any], metric: str, label: str) -> dict[str, Any]:
+    """A metric per window: realized (once labels are in), the label-free estimate and its
+    band, and the reference's value."""
+    rows = performance["windows"]
+    x = [r["window"] for r in rows]
+    band = [r["band"].get(metric) for r in rows]
+    with_band = [(w, b) for w, b in zip(x, band, strict=True) if b]
+    data: list[dict[str, Any]] = []
+    if with_band:
+        data += [
+            {
+                "type": "scatter",
+                "x": [w for w, _ in with_band],
+                "y": [b[1] for _, b in with_band],
+                "mode": "lines",
+                "line": {"width": 0},
+                "showlegend": False,
+                "hoverinfo": "skip",
+                "name": "band upper",
+            },
+            {
+                "type": "scatter",
+                "x": [w for w, _ in with_band],
+                "y": [b[0] for _, b in with_band],
+                "mode": "lines",
+                "line": {"width": 0},
+                "fill": "tonexty",
+                "fillcolor": "rgba(46,134,222,0.18)",
+                "name": "estimate band (±3 s.e.)",
+            },
+        ]
+    data += [
+        {
+            "type": "scatter",
+            "x": x,
+            "y": [r["estimate"].get(metric) for r in rows],
+            "mode": "lines+markers",
+            "name": "estimated (CBPE, no labels)",
+            "line": {"color": ESTIMATE, "dash": "dash"},
+        },
+        {
+            "type": "scatter",
+            "x": x,
+            "y": [r["realized"].get(metric) for r in rows],
+            "mode": "lines+markers",
+            "name": "realized (labels)",
+            "line": {"color": CURRENT, "width": 3},
+        },
+    ]
+    reference = (performance.get("reference") or {}).get(metric)
+    shapes = []
+    if reference is not None and x:
+        shapes.append(
+            {
+                "type": "line",
+                "xref": "paper",
+                "x0": 0,
+                "x1": 1,
+                "y0": reference,
+                "y1": reference,
+                "line": {"color": REFERENCE, "dash": "dot"},
+            }
+        )
+        label += f" (reference {reference:.3f}, dotted)"
+    return {
+        "data": data,
+        "layout": _layout(label, shapes=shapes, xaxis={"type": "category", "gridcolor": "#eee"}),
+    }
+
+
+def segment_heatmap(segments: dict[str, Any]) -> dict[str, Any]:
+    """Recall per segment (rows, worst now at the top) and window (columns), minus the
+    window's overall recall: a sub-population that falls behind is a red row."""
+    rows = list(reversed(segments["rows"]))
+    overall = segments["overall_history"]
+    z = [
+        [
+            None if v is None or o is None else round(v - o, 4)
+            for v, o in zip(r["history"], overall, strict=True)
+        ]
+        for r in rows
+    ]
+    text = [["—" if v is None else f"{v:.3f}" for v in r["history"]] for r in rows]
+    data = [
+        {
+            "type": "heatmap",
+            "x": segments["windows"],
+            "y": [f"{r['column']}={r['segment']}" for r in rows],
+            "z": z,
+            "text": text,
+            "hovertemplate": "%{y} · %{x}<br>recall %{text} (vs overall %{z:+.3f})<extra></extra>",
+            "colorscale": "RdBu",
+            "reversescale": True,  # below the overall recall is red
+            "zmid": 0,
+            "colorbar": {"title": {"text": "vs overall"}},
+        }
+    ]
+    return {
+        "data": data,
+        "layout": _layout(
+            "recall by segment and window, against the window's overall recall",
+            height=120 + 28 * len(rows),
+            margin={"l": 130, "r": 20, "t": 40, "b": 40},
+            xaxis={"type": "category"},
+            yaxis={"type": "category"},
+        ),
+    }
+
+
+def timeline_figure(timeline: list[dict[str, Any]]) -> dict[str, Any]:
+    """Registrations, retrains and canary steps over time, one row per version."""
+    colours = {
+        "registered": REFERENCE,
+        "retrained": ESTIMATE,
+        "canary start": "#8e44ad",
+        "canary advance": "#16a085",
+        "canary promote": "#27ae60",
+        "canary rollback": ALERT,
+    }
+    data = []
+    for kind, colour in colours.items():
+        events = [e for e in timeline if e["kind"] == kind]
+        if events:
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "markers",
+                    "name": kind,
+                    "x": [e["at"] for e in events],
+                    "y": [f"v{e['version']}" for e in events],
+                    "text": [e["text"] for e in events],
+                    "hoverinfo": "text+x",
+                    "marker": {
+                        "color": colour,
+                        "size": 13,
+                        "symbol": "x" if kind.endswith("rollback") else "circle",
+                    },
+                }
+            )
+    return {
+        "data": data,
+        "layout": _layout(
+            "model timeline", height=260, yaxis={"type": "category", "gridcolor": "#eee"}
+        ),
+    }
+
+
+def feature_age_figure(checks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The age of each view's newest online value at each check, against its allowance."""
+    views = sorted({v for c in checks for v in c.get("ages", {})})
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": view,
+            "x": [c["checked_at"] for c in checks],
+            "y": [c["ages"].get(view) for c in checks],
+        }
+        for view in views
+    ]
+    allowed = [c.get("allowed_hours") for c in checks if c.get("allowed_hours")]
+    if allowed:
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": "allowed",
+                "x": [c["checked_at"] for c in checks],
+                "y": [c.get("allowed_hours") for c in checks],
+                "line": {"color": ALERT, "dash": "dot"},
+            }
+        )
+    return {"data": data, "layout": _layout("age of the newest online value (hours)", height=280)}
+
+
+def sparkline(
+    values: list[float | None], threshold: float | None, *, width: int = 120, height: int = 26
+) -> str:
+    """An inline SVG of a score's history with its threshold as a dashed line; points over
+    the threshold are red. Missing values leave gaps."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not finite:
+        return ""
+    top = max([*finite, threshold or 0.0]) or 1.0
+    step = width / max(len(values) - 1, 1)
+
+    def y(v: float) -> float:
+        return round(height - 2 - (height - 4) * min(v / top, 1.0), 1)
+
+    points, dots = [], []
+    for i, v in enumerate(values):
+        if v is None or not math.isfinite(v):
+            continue
+        points.append(f"{round(i * step, 1)},{y(v)}")
+        if threshold is not None and v > threshold:
+            dots.append(f'<circle cx="{round(i * step, 1)}" cy="{y(v)}" r="2.5" fill="{ALERT}"/>')
+    line = (
+        f'<line x1="0" x2="{width}" y1="{y(threshold)}" y2="{y(threshold)}" '
+        f'stroke="{ALERT}" stroke-dasharray="3,2" stroke-width="0.8"/>'
+        if threshold
+        else ""
+    )
+    return (
+        f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
+        f'{line}<polyline fill="none" stroke="{ESTIMATE}" stroke-width="1.5" '
+        f'points="{" ".join(points)}"/>{"".join(dots)}</svg>'
+    )

@@ -1,0 +1,138 @@
+"""The live dashboard: the HTML report's page over the workspace, served and kept current.
+
+Routes (under ``/ui``; ``driftpilot ui`` serves them alone, ``driftpilot serve`` beside the
+API):
+
+- ``GET /ui``: the page; it fetches itself again every ``refresh`` seconds and swaps its
+  content in place (the open tab stays open);
+- ``GET /ui/view.json``: the same data as JSON;
+- ``GET /ui/plotly.js``: plotly.js from the installed plotly package (cached by the browser).
+
+The view is rebuilt at most once per ``refresh`` interval, whatever the number of open
+pages. When a token is configured (``serve.token`` or ``DRIFTPILOT_TOKEN``) every route needs
+``Authorization: Bearer <token>`` or the ``driftpilot_token`` cookie; opening
+``/ui?token=<token>`` once sets the cookie (HttpOnly, SameSite=Strict) and drops the token
+from the address.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from driftpilot import __version__
+from driftpilot.workspace import Workspace
+
+__all__ = ["COOKIE", "create_ui_app", "ui_router"]
+
+COOKIE = "driftpilot_token"
+
+
+class _Views:
+    """The workspace's view, rebuilt when older than ``max_age`` seconds (one build at a time)."""
+
+    def __init__(self, workspace: Workspace, mlflow_url: str | None, max_age: float) -> None:
+        self.workspace, self.mlflow_url, self.max_age = workspace, mlflow_url, max_age
+        self._lock = threading.Lock()
+        self._view: dict[str, Any] | None = None
+        self._built = 0.0
+
+    def get(self) -> dict[str, Any]:
+        from driftpilot.report.view import build_view
+
+        with self._lock:
+            if self._view is None or time.monotonic() - self._built >= self.max_age:
+                self._view = build_view(self.workspace, mlflow_url=self.mlflow_url)
+                self._built = time.monotonic()
+            return self._view
+
+
+def _allowed(request: Request, token: str | None) -> bool:
+    if token is None:
+        return True
+    given = request.headers.get("authorization") or ""
+    cookie = request.cookies.get(COOKIE) or ""
+    expected = f"Bearer {token}".encode()
+    return hmac.compare_digest(given.encode(), expected) or hmac.compare_digest(
+        cookie.encode(), token.encode()
+    )
+
+
+def _refused() -> Response:
+    return JSONResponse(
+        {
+            "error": "unauthorized",
+            "message": "the dashboard needs the token: open /ui?token=<token> once, or send "
+            "'Authorization: Bearer <token>'",
+        },
+        status_code=401,
+    )
+
+
+def ui_router(
+    workspace: Workspace,
+    *,
+    mlflow_url: str | None = "http://127.0.0.1:5000",
+    refresh: float = 30.0,
+    token: str | None = None,
+) -> APIRouter:
+    """The dashboard's routes over ``workspace``; ``mlflow_url`` is where ``mlflow ui``
+    answers (run links), ``refresh`` the seconds between the page's updates."""
+    from driftpilot.report.html import plotly_js, render_html
+
+    views = _Views(workspace, mlflow_url, max_age=max(min(refresh, 60.0) / 2, 1.0))
+    router = APIRouter()
+
+    @router.get("/ui", response_class=HTMLResponse)
+    def page(request: Request) -> Response:
+        """The dashboard."""
+        given = request.query_params.get("token")
+        if (
+            given is not None
+            and token is not None
+            and hmac.compare_digest(given.encode(), token.encode())
+        ):
+            response = RedirectResponse("/ui", status_code=303)
+            response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
+            return response
+        if not _allowed(request, token):
+            return _refused()
+        html = render_html(views.get(), plotly_src="/ui/plotly.js", refresh=refresh)
+        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+    @router.get("/ui/view.json")
+    def view(request: Request) -> Response:
+        """The dashboard's data."""
+        if not _allowed(request, token):
+            return _refused()
+        return JSONResponse(views.get(), headers={"Cache-Control": "no-store"})
+
+    @router.get("/ui/plotly.js")
+    def plotly(request: Request) -> Response:
+        """plotly.js, bundled with the plotly package."""
+        if not _allowed(request, token):
+            return _refused()
+        return Response(
+            plotly_js(),
+            media_type="application/javascript",
+            headers={"Cache-Control": "max-age=86400"},
+        )
+
+    return router
+
+
+def create_ui_app(workspace: Workspace, **options: Any) -> FastAPI:
+    """``driftpilot ui``: the dashboard alone (no models are loaded); ``/`` leads to it."""
+    app = FastAPI(title="driftpilot dashboard", version=__version__, docs_url=None, redoc_url=None)
+    app.include_router(ui_router(workspace, **options))
+
+    @app.get("/", include_in_schema=False)
+    def root() -> Response:
+        return RedirectResponse("/ui", status_code=307)
+
+    return app

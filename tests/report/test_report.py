@@ -1,0 +1,150 @@
+"""The HTML report over the demo's workspace: its data against the stored reports, registry and
+checks; its page self-contained; each part built on its own."""
+
+import re
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from driftpilot.cli import app
+from driftpilot.monitor.report import history
+from driftpilot.report.figures import sparkline
+from driftpilot.report.html import render_html
+from driftpilot.report.view import build_view
+from driftpilot.workspace import Workspace, init_workspace
+
+
+@pytest.fixture(scope="module")
+def story(demo_story):
+    result, _ = demo_story
+    space = Workspace.open(result.workspace)
+    return result, space, build_view(space, mlflow_url="http://mlflow.example:5000")
+
+
+def test_drift_part_follows_the_stored_reports(story) -> None:
+    _, space, view = story
+    reports = history(space)
+    rows = {f["name"]: f for f in view["drift"]["features"]}
+    usage = rows["monthly_usage"]
+    assert view["drift"]["features"][0]["name"] == "monthly_usage"  # the most drifted first
+    assert usage["drifted_windows"] == 2
+    assert usage["history"] == [r.features["monthly_usage"].score for r in reports]
+    assert usage["score"] == reports[-1].features["monthly_usage"].score
+    assert rows["payment_delay"]["issues"]  # the broken feed of the last week
+    (overlay,) = view["overlays"]
+    assert overlay["feature"] == "monthly_usage"
+    drifted = [r for r in reports if r.features["monthly_usage"].drift][-1]
+    histogram = overlay["histogram"]
+    assert sum(histogram["current"]) + histogram["below"] + histogram["above"] == drifted.rows
+    assert overlay["window"] == drifted.window_key[:10]
+
+
+def test_performance_and_segments_parts(story) -> None:
+    _, space, view = story
+    reports = history(space)
+    windows = view["performance"]["windows"]
+    assert [w["realized"]["roc_auc"] for w in windows] == [
+        r.performance["roc_auc"] for r in reports
+    ]
+    assert [w["band"]["roc_auc"] for w in windows] == [
+        r.estimate["bands"]["roc_auc"] for r in reports
+    ]
+    segments = view["segments"]
+    recalls = [row["recall"] for row in segments["rows"]]
+    assert recalls == sorted(recalls)  # worst first
+    assert len(segments["windows"]) == len(reports)
+    south = next(row for row in segments["rows"] if row["segment"] == "south")
+    by_week = [r.performance["by_segment"]["region"]["south"]["recall"] for r in reports]
+    assert south["history"] == by_week
+    assert min(by_week) == min(by_week[4:6])  # the south's concept drift, weeks 8 and 9
+
+
+def test_models_part_shows_versions_timeline_and_links(story) -> None:
+    _, _, view = story
+    models = view["models"]
+    versions = {v["version"]: v for v in models["versions"]}
+    assert versions["2"]["aliases"] == ["champion"]
+    assert versions["1"]["aliases"] == ["previous"]
+    assert versions["3"]["canary"] == "rolled_back"
+    assert versions["2"]["run_url"].startswith("http://mlflow.example:5000/#/experiments/")
+    assert versions["2"]["run_url"].endswith(f"/runs/{versions['2']['run_id']}")
+    kinds = [(e["version"], e["kind"]) for e in models["timeline"]]
+    assert ("2", "canary promote") in kinds
+    assert ("3", "canary rollback") in kinds
+    assert kinds.index(("2", "retrained")) < kinds.index(("2", "canary promote"))
+    times = [e["at"] for e in models["timeline"]]
+    assert times == sorted(times)
+
+
+def test_summary_and_features_parts(story) -> None:
+    _, _, view = story
+    verdicts = {v["area"]: v for v in view["summary"]["verdicts"]}
+    assert verdicts["data quality"]["status"] == "alert"  # payment_delay, the last week
+    assert verdicts["data drift"]["status"] == "ok"
+    assert verdicts["feature store"]["status"] == "ok"  # materialization resumed
+    assert [i["rule"] for i in view["summary"]["incidents"]] == ["data_quality"]
+    assert all(d["status"] != "ok" for d in view["summary"]["decisions"])
+    checks = view["features"]["checks"]
+    assert [c["stale"] for c in checks][-2:] == [2, 0]  # stale while paused, then fresh
+
+
+def test_the_demo_writes_a_self_contained_report(story) -> None:
+    result, _, view = story
+    page = result.html.read_text()
+    assert result.html.stat().st_size > 3_000_000  # plotly.js is inside
+    assert "<script src=" not in page  # nothing loaded from elsewhere
+    markup = re.sub(r"<script>.*?</script>", "", page, flags=re.S)  # plotly.js's own code
+    assert not re.search(r"""(src|href)=["']https?://(?!127\.0\.0\.1)""", markup)
+    for section in ("summary", "drift", "performance", "segments", "models", "features"):
+        assert f'<section id="{section}">' in page
+    table = page[page.index('id="performance-table"') :]
+    for window in view["performance"]["windows"]:
+        assert f"{window['realized']['roc_auc']:.3f}" in table
+    assert page.count('class="chart"') == 1 + 2 + 1 + 1 + 1  # overlay, 2 performance, ...
+
+
+def test_report_command_writes_html(story, tmp_path) -> None:
+    result, _, _ = story
+    out = tmp_path / "out" / "r.html"
+    run = CliRunner().invoke(
+        app, ["report", "-w", str(result.workspace), "--html", str(out), "--last", "3"]
+    )
+    assert run.exit_code == 0, run.output
+    assert "wrote" in run.output
+    assert out.is_file()
+    assert "3 week windows" in out.read_text()
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    run = CliRunner().invoke(
+        app, ["report", "-w", str(result.workspace), "--html", str(blocked / "r.html")]
+    )
+    assert run.exit_code == 3
+    assert "cannot write" in run.output
+
+
+def test_a_part_that_cannot_be_read_does_not_stop_the_report(story, tmp_path) -> None:
+    result, _, _ = story
+    root = tmp_path / "ws"
+    shutil.copytree(result.workspace, root)
+    (root / "mlflow.db").write_bytes(b"not a database")
+    view = build_view(Workspace.open(root))
+    assert "could not be read" in view["models"]["error"]
+    assert view["drift"]["features"]  # the rest is there
+    page = render_html(view, plotly_src="/p.js")
+    assert "could not be read" in page
+
+
+def test_an_empty_workspace_renders(tmp_path) -> None:
+    view = build_view(init_workspace(tmp_path))
+    page = render_html(view, plotly_src="/p.js")
+    assert "no window reports yet" in page
+    assert view["models"]["versions"] == []
+
+
+def test_sparkline_marks_the_values_over_the_threshold() -> None:
+    svg = sparkline([0.1, 0.5, None, 0.3, 0.05], 0.2)
+    assert svg.count("<circle") == 2  # 0.5 and 0.3
+    (points,) = re.findall(r'points="([^"]*)"', svg)
+    assert len(points.split()) == 4  # the gap is skipped
+    assert sparkline([None, None], 0.2) == ""
