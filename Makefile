@@ -7,10 +7,22 @@ ifeq ($(UV),)
 UV := python3 -m uv
 endif
 RUN := $(UV) run --frozen --no-sync
-export UV_COMPILE_BYTECODE := 1
+# Python writes each module's bytecode the first time it is imported (an environment that
+# turns this off would recompile mlflow, feast and the rest in every process); compiling the
+# whole environment up front costs a minute that the demo does not need
+export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: setup browser demo test check lint typecheck bench clean
+.PHONY: setup setup-app browser demo test check lint typecheck bench clean
 
+# the demo's packages only (no Spark, Playwright or linters): quick from a fresh clone
+setup-app: .venv/.driftpilot-app
+
+.venv/.driftpilot-app: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen --no-dev --inexact
+	@touch $@
+
+# everything, test tools included, and Java for the Spark parity test
 setup: .venv/.driftpilot-synced
 
 .venv/.driftpilot-synced: pyproject.toml uv.lock
@@ -19,15 +31,15 @@ setup: .venv/.driftpilot-synced
 	  echo "installing Java (needed by the Spark parity test)"; \
 	  (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless) >/dev/null; }
 	$(UV) sync --frozen
-	@touch $@
-
-demo: setup
-	$(RUN) driftpilot demo --dir demo-data
+	@touch $@ .venv/.driftpilot-app
 
 # Debian's chromium for the dashboard's browser tests (Playwright drives it; no download)
 browser:
 	@test -x /usr/bin/chromium || { echo "installing chromium (the dashboard's browser tests)"; \
 	  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null; }
+
+demo: setup-app
+	$(RUN) driftpilot demo --dir demo-data
 
 test: setup browser
 	$(RUN) pytest -q

@@ -193,10 +193,11 @@ def demo(
     directory: Annotated[Path, typer.Option("--dir", help="Where to write the demo data.")] = Path(
         "demo-data"
     ),
-    rows: Annotated[int, typer.Option("--rows", help="Rows per week.", min=100)] = 20_000,
+    rows: Annotated[int, typer.Option("--rows", help="Rows per week.", min=100)] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Scenario seed.")] = 7,
 ) -> None:
-    """Generate the churn scenario and show drift between the training month and later weeks."""
+    """The end-to-end demo: 12 weeks of churn traffic scored, logged, monitored, alerted on,
+    retrained, rolled out by canary; ends with the story in numbers and the HTML report."""
     from driftpilot.errors import DriftpilotError
 
     try:

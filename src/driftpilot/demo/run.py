@@ -133,7 +133,7 @@ def _progress(console: Console) -> Progress:
 def run_demo(
     directory: Path,
     *,
-    rows_per_week: int = 20_000,
+    rows_per_week: int = 10_000,
     seed: int = 7,
     console: Console | None = None,
     canary_scale: float = 1.0,
