@@ -124,11 +124,17 @@ def ui(
             every = parse_duration(refresh or settings.refresh).total_seconds()
         except ValueError as exc:
             raise ConfigError(f"--refresh: {exc}", hint="give a duration such as 10s") from exc
+        if every <= 0:
+            raise ConfigError(
+                f"--refresh: expected a duration above zero, got {refresh!r}",
+                hint="give a duration such as 10s",
+            )
         app = create_ui_app(
             space,
             mlflow_url=_mlflow_url(mlflow_url, settings.mlflow_url),
             refresh=every,
             token=space.config.serve.token or os.environ.get(TOKEN_ENV),
+            windows=settings.dashboard_windows,
         )
     except DriftpilotError as exc:
         _fail(exc)

@@ -263,6 +263,12 @@ class MonitorConfig(_Strict):
     detectors: DetectorsConfig = Field(default_factory=DetectorsConfig)
 
 
+def _positive_duration(value: str) -> str:
+    if parse_duration(value).total_seconds() <= 0:
+        raise ValueError(f"expected a duration above zero such as '30s', got {value!r}")
+    return value
+
+
 class ServeConfig(_Strict):
     """``driftpilot serve``: where it listens, and how it serves the registry's models."""
 
@@ -290,9 +296,7 @@ class ServeConfig(_Strict):
     @field_validator("refresh")
     @classmethod
     def _refresh(cls, value: str) -> str:
-        if parse_duration(value).total_seconds() <= 0:
-            raise ValueError(f"expected a duration above zero such as '2s', got {value!r}")
-        return value
+        return _positive_duration(value)
 
 
 class ScheduleConfig(_Strict):
@@ -330,14 +334,15 @@ class ReportConfig(_Strict):
     )
     refresh: str = Field("30s", description="How often the dashboard updates itself")
     port: int = Field(8050, ge=1, le=65535, description="`driftpilot ui` listens here")
+    dashboard_windows: int | None = Field(
+        104, ge=1, description="The dashboard shows this many of the newest windows (null: all)"
+    )
     serve_ui: bool = Field(True, description="`driftpilot serve` also serves /ui")
 
     @field_validator("refresh")
     @classmethod
     def _refresh(cls, value: str) -> str:
-        if parse_duration(value).total_seconds() <= 0:
-            raise ValueError(f"expected a duration above zero such as '30s', got {value!r}")
-        return value
+        return _positive_duration(value)
 
     @field_validator("mlflow_url")
     @classmethod

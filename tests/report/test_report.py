@@ -9,8 +9,9 @@ from typer.testing import CliRunner
 
 from driftpilot.cli import app
 from driftpilot.monitor.report import history
-from driftpilot.report.figures import sparkline
+from driftpilot.report.figures import overlay_figure, segment_heatmap
 from driftpilot.report.html import render_html
+from driftpilot.report.sparkline import sparkline
 from driftpilot.report.view import build_view
 from driftpilot.workspace import Workspace, init_workspace
 
@@ -27,7 +28,9 @@ def test_drift_part_follows_the_stored_reports(story) -> None:
     reports = history(space)
     rows = {f["name"]: f for f in view["drift"]["features"]}
     usage = rows["monthly_usage"]
-    assert view["drift"]["features"][0]["name"] == "monthly_usage"  # the most drifted first
+    ratios = [(not f["drift"], -(f["score"] / f["threshold"])) for f in view["drift"]["features"]]
+    assert ratios == sorted(ratios)  # drifted first, then by how close to the threshold
+    assert usage["history_drift"] == [r.features["monthly_usage"].drift for r in reports]
     assert usage["drifted_windows"] == 2
     assert usage["history"] == [r.features["monthly_usage"].score for r in reports]
     assert usage["score"] == reports[-1].features["monthly_usage"].score
@@ -142,9 +145,45 @@ def test_an_empty_workspace_renders(tmp_path) -> None:
     assert view["models"]["versions"] == []
 
 
-def test_sparkline_marks_the_values_over_the_threshold() -> None:
+def test_sparkline_marks_the_values_over_the_threshold_or_flagged() -> None:
     svg = sparkline([0.1, 0.5, None, 0.3, 0.05], 0.2)
     assert svg.count("<circle") == 2  # 0.5 and 0.3
-    (points,) = re.findall(r'points="([^"]*)"', svg)
-    assert len(points.split()) == 4  # the gap is skipped
+    runs = [points.split() for points in re.findall(r'points="([^"]*)"', svg)]
+    assert [len(run) for run in runs] == [2, 2]  # the missing value breaks the line
+    flagged = sparkline([0.1, 0.5, 0.3], 0.2, flags=[True, False, False])
+    assert flagged.count("<circle") == 1  # each window's own verdict, not today's threshold
+    assert "stroke-dasharray" in sparkline([0.0, 0.1], 0.0)  # a zero threshold is drawn
     assert sparkline([None, None], 0.2) == ""
+
+
+def test_data_strings_are_escaped_in_the_page_and_the_charts(tmp_path) -> None:
+    evil = '<img src=x onerror="alert(1)">'
+    view = build_view(init_workspace(tmp_path))
+    view["drift"]["features"] = [
+        {"name": evil, "type": "numeric", "method": "psi", "threshold": 0.2, "score": 0.5,
+         "drift": True, "error": None, "history": [0.5], "history_drift": [True],
+         "drifted_windows": 1, "issues": [evil]}
+    ]  # fmt: skip
+    view["overlays"] = [
+        {"feature": evil, "window": "w", "method": "psi", "score": 0.5, "threshold": 0.2,
+         "histogram": {"kind": "categorical", "labels": [evil, "b"], "reference": [1, 1],
+                       "current": [2, 0], "edges": [], "below": 0, "above": 0}}
+    ]  # fmt: skip
+    page = render_html(view, plotly_src="/p.js")
+    assert evil not in page
+    assert "&lt;img src=x" in page
+    figure = overlay_figure(view["overlays"][0])
+    assert "<img" not in figure["layout"]["title"]["text"]
+    assert figure["data"][0]["x"][0].startswith("&lt;img")
+    segments = {"rows": [{"column": "region", "segment": evil, "history": [0.1]}],
+                "overall_history": [0.2], "windows": ["w"]}  # fmt: skip
+    assert "<img" not in segment_heatmap(segments)["data"][0]["y"][0]
+
+
+def test_a_broken_reports_table_is_reported_not_fatal(tmp_path) -> None:
+    space = init_workspace(tmp_path)
+    (space.reports_path / "_delta_log").mkdir(parents=True)
+    (space.reports_path / "_delta_log" / "00000000000000000000.json").write_text("{broken")
+    view = build_view(space)
+    assert "window reports could not be read" in view["meta"]["error"]
+    assert "window reports could not be read" in render_html(view, plotly_src="/p.js")

@@ -37,9 +37,15 @@ def test_dashboard_needs_the_token_when_one_is_set(tmp_path) -> None:
         login = http.get("/ui?token=s3cret", follow_redirects=False)
         assert login.status_code == 303
         assert login.headers["location"] == "/ui"
-        assert "httponly" in login.headers["set-cookie"].lower()
+        cookie = login.headers["set-cookie"].lower()
+        assert "httponly" in cookie
+        assert "samesite=lax" in cookie  # a link from an alert arrives logged in
+        assert "path=/ui" in cookie
         assert http.cookies.get(COOKIE) == "s3cret"
         assert http.get("/ui").status_code == 200  # the cookie from now on
+        http.cookies.set(COOKIE, "forged")
+        assert http.get("/ui").status_code == 401
+        assert http.get("/ui", headers={"Authorization": "bearer s3cret"}).status_code == 200
 
 
 def test_serve_app_has_the_dashboard_unless_turned_off(tmp_path) -> None:

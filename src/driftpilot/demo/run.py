@@ -180,10 +180,10 @@ def run_demo(
         now = _last_week(space, scenario, specs, waiting, engine, console, now)
         known = str(waiting["customer_id"].iloc[-1]) if waiting is not None else "1"
         now = run_freshness_act(space, scenario, now, known, console)
-    except BaseException:
-        stop_server(server[0])
-        raise
-    run_canary_act(space, scenario, now, console, scale=canary_scale, server=server)
+        run_canary_act(space, scenario, now, console, scale=canary_scale, server=server)
+    finally:
+        if server[0].poll() is None:  # the canary act stops it; a failure on the way may not
+            stop_server(server[0])
     reports = history(space)
     console.print()
     console.print(history_table(reports))

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rich.markup import escape
 from rich.table import Table
 
 from driftpilot.monitor.report import WindowReport
+from driftpilot.report.models import short_reason
 from driftpilot.workspace import Workspace
 
 __all__ = ["StorySummary", "summarize", "summary_table"]
@@ -53,9 +55,13 @@ def summarize(
         regions = ((report.performance or {}).get("by_segment") or {}).get("region", {})
         if "south" not in regions or len(regions) < 2:
             continue
-        rest = min(m.get("recall") or 0.0 for k, m in regions.items() if k != "south")
+        others = [m.get("recall") for k, m in regions.items() if k != "south"]
+        known_others = [r for r in others if r is not None]
         mine = regions["south"].get("recall")
-        if mine is not None and mine < rest - 0.2:
+        if not known_others or mine is None:
+            continue
+        rest = min(known_others)
+        if mine < rest - 0.2:
             south.append(report.window_key[:10])
             south_low.append(mine)
             others_low.append(rest)
@@ -120,7 +126,7 @@ def _versions(summary: StorySummary) -> list[tuple[str, str]]:
         rows.append(
             (
                 f"version {v['version']}",
-                f"{v['reason'][:90]}: gate {v['gate'] or '—'}; canary "
+                f"{short_reason(v['reason'])}: gate {v['gate'] or '—'}; canary "
                 + (f"through {', '.join(stages)}, " if stages else "")
                 + (ending or v["canary"] or "not started"),
             )
@@ -170,6 +176,6 @@ def summary_table(summary: StorySummary) -> Table:
             ", ".join(f"{a} → version {v}" for a, v in sorted(summary.aliases.items())),
         ),
     ]
-    for what, text in rows:
-        table.add_row(what, text)
+    for what, text in rows:  # reasons are free text: "[by ops]" is not rich markup
+        table.add_row(escape(what), escape(text))
     return table

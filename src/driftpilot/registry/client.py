@@ -484,14 +484,21 @@ class Registry:
         import mlflow.artifacts
 
         dst.mkdir(parents=True, exist_ok=True)
-        local = self.call(
-            f"download {uri}",
-            mlflow.artifacts.download_artifacts,
-            artifact_uri=uri,
-            dst_path=str(dst),
-            tracking_uri=self.uri,
-            registry_uri=self.uri,
-        )
+        # MLflow 3 resolves the logged model behind runs:/RUN/NAME through the process-wide
+        # tracking URI, whatever tracking_uri says: point it at this registry meanwhile
+        before = mlflow.get_tracking_uri() if _tracking_uri_set() else None
+        mlflow.set_tracking_uri(self.uri)
+        try:
+            local = self.call(
+                f"download {uri}",
+                mlflow.artifacts.download_artifacts,
+                artifact_uri=uri,
+                dst_path=str(dst),
+                tracking_uri=self.uri,
+                registry_uri=self.uri,
+            )
+        finally:
+            mlflow.set_tracking_uri(before)  # type: ignore[arg-type]  # None: unset again
         return Path(local)
 
     def load(self, version: str) -> LoadedModel:
@@ -603,6 +610,13 @@ def save_model_dir(
     mlflow.pyfunc.add_to_model(described, loader_module="driftpilot.registry.pyfunc", env=env)
     described.save(str(path / "MLmodel"))
     return flavor
+
+
+def _tracking_uri_set() -> bool:
+    """Whether the process chose a tracking URI (set_tracking_uri or the environment)."""
+    from mlflow.tracking._tracking_service import utils
+
+    return bool(utils._tracking_uri or os.environ.get("MLFLOW_TRACKING_URI"))
 
 
 def _also(decision: str) -> str:

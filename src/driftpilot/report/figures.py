@@ -1,13 +1,16 @@
 """Plotly figures (plain JSON specs: ``{"data": [...], "layout": {...}}``) and SVG sparklines
 for the report's parts. Pure functions of :func:`driftpilot.report.view.build_view`'s data.
 
+Plotly renders a subset of HTML in titles, tick labels and hover text, so every string that
+comes from the data (feature, segment, view names, reasons) is escaped first (:func:`_text`).
+
 Quantile bins have unequal widths, so a numeric overlay plots densities (share of values per
 unit of the feature), not counts: equal reference counts would otherwise look uniform.
 """
 
 from __future__ import annotations
 
-import math
+import html
 from itertools import pairwise
 from typing import Any
 
@@ -16,7 +19,6 @@ __all__ = [
     "overlay_figure",
     "performance_figure",
     "segment_heatmap",
-    "sparkline",
     "timeline_figure",
 ]
 
@@ -32,6 +34,11 @@ _LAYOUT = {
 }
 
 
+def _text(value: object) -> str:
+    """A data string made inert for Plotly's HTML subset (``<a href>``, ``<b>`` …)."""
+    return html.escape(str(value), quote=True)
+
+
 def _layout(title: str, **extra: Any) -> dict[str, Any]:
     return {**_LAYOUT, "title": {"text": title, "font": {"size": 14}}, **extra}
 
@@ -45,12 +52,12 @@ def overlay_figure(overlay: dict[str, Any]) -> dict[str, Any]:
     """Reference vs current distribution of one feature in one window."""
     histogram = overlay["histogram"]
     title = (
-        f"<b>{overlay['feature']}</b> · {overlay['method']} {overlay['score']:.3g} > "
+        f"<b>{_text(overlay['feature'])}</b> · {overlay['method']} {overlay['score']:.3g} > "
         f"{overlay['threshold']:.3g} · window {overlay['window']}"
     )
     if histogram["kind"] == "categorical":
-        labels = histogram["labels"]
-        data = [
+        labels = [_text(label) for label in histogram["labels"]]
+        bars: list[dict[str, Any]] = [
             {
                 "type": "bar",
                 "name": name,
@@ -64,7 +71,7 @@ def overlay_figure(overlay: dict[str, Any]) -> dict[str, Any]:
             )
         ]
         return {
-            "data": data,
+            "data": bars,
             "layout": _layout(
                 title, barmode="group", yaxis={"title": "share", "gridcolor": "#eee"}
             ),
@@ -73,7 +80,7 @@ def overlay_figure(overlay: dict[str, Any]) -> dict[str, Any]:
     widths = [max(b - a, 1e-12) for a, b in pairwise(edges)]
     centres = [(a + b) / 2 for a, b in pairwise(edges)]
     total = sum(histogram["current"]) + histogram["below"] + histogram["above"]
-    data = []
+    data: list[dict[str, Any]] = []
     for name, counts, colour, n in (
         ("reference", histogram["reference"], REFERENCE, sum(histogram["reference"])),
         ("current", histogram["current"], CURRENT, total),
@@ -182,7 +189,7 @@ def performance_figure(performance: dict[str, Any], metric: str, label: str) -> 
                 "line": {"color": REFERENCE, "dash": "dot"},
             }
         )
-        label += f" (reference {reference:.3f}, dotted)"
+        label += f" (the champion's reference {reference:.3f}, dotted)"
     return {
         "data": data,
         "layout": _layout(label, shapes=shapes, xaxis={"type": "category", "gridcolor": "#eee"}),
@@ -206,7 +213,7 @@ def segment_heatmap(segments: dict[str, Any]) -> dict[str, Any]:
         {
             "type": "heatmap",
             "x": segments["windows"],
-            "y": [f"{r['column']}={r['segment']}" for r in rows],
+            "y": [_text(f"{r['column']}={r['segment']}") for r in rows],
             "z": z,
             "text": text,
             "hovertemplate": "%{y} · %{x}<br>recall %{text} (vs overall %{z:+.3f})<extra></extra>",
@@ -249,7 +256,7 @@ def timeline_figure(timeline: list[dict[str, Any]]) -> dict[str, Any]:
                     "name": kind,
                     "x": [e["at"] for e in events],
                     "y": [f"v{e['version']}" for e in events],
-                    "text": [e["text"] for e in events],
+                    "text": [_text(e["text"]) for e in events],
                     "hoverinfo": "text+x",
                     "marker": {
                         "color": colour,
@@ -269,11 +276,11 @@ def timeline_figure(timeline: list[dict[str, Any]]) -> dict[str, Any]:
 def feature_age_figure(checks: list[dict[str, Any]]) -> dict[str, Any]:
     """The age of each view's newest online value at each check, against its allowance."""
     views = sorted({v for c in checks for v in c.get("ages", {})})
-    data = [
+    data: list[dict[str, Any]] = [
         {
             "type": "scatter",
             "mode": "lines+markers",
-            "name": view,
+            "name": _text(view),
             "x": [c["checked_at"] for c in checks],
             "y": [c["ages"].get(view) for c in checks],
         }
@@ -292,37 +299,3 @@ def feature_age_figure(checks: list[dict[str, Any]]) -> dict[str, Any]:
             }
         )
     return {"data": data, "layout": _layout("age of the newest online value (hours)", height=280)}
-
-
-def sparkline(
-    values: list[float | None], threshold: float | None, *, width: int = 120, height: int = 26
-) -> str:
-    """An inline SVG of a score's history with its threshold as a dashed line; points over
-    the threshold are red. Missing values leave gaps."""
-    finite = [v for v in values if v is not None and math.isfinite(v)]
-    if not finite:
-        return ""
-    top = max([*finite, threshold or 0.0]) or 1.0
-    step = width / max(len(values) - 1, 1)
-
-    def y(v: float) -> float:
-        return round(height - 2 - (height - 4) * min(v / top, 1.0), 1)
-
-    points, dots = [], []
-    for i, v in enumerate(values):
-        if v is None or not math.isfinite(v):
-            continue
-        points.append(f"{round(i * step, 1)},{y(v)}")
-        if threshold is not None and v > threshold:
-            dots.append(f'<circle cx="{round(i * step, 1)}" cy="{y(v)}" r="2.5" fill="{ALERT}"/>')
-    line = (
-        f'<line x1="0" x2="{width}" y1="{y(threshold)}" y2="{y(threshold)}" '
-        f'stroke="{ALERT}" stroke-dasharray="3,2" stroke-width="0.8"/>'
-        if threshold
-        else ""
-    )
-    return (
-        f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
-        f'{line}<polyline fill="none" stroke="{ESTIMATE}" stroke-width="1.5" '
-        f'points="{" ".join(points)}"/>{"".join(dots)}</svg>'
-    )

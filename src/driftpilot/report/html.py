@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from driftpilot.report import figures
+from driftpilot.report.sparkline import sparkline
 
 __all__ = ["plotly_js", "render_html", "write_html"]
 
@@ -92,7 +93,7 @@ def render_html(
     env.filters["num"] = _num
     env.filters["signed"] = _signed
     env.filters["pct"] = lambda v: "—" if v is None else f"{100 * v:.0f}%"
-    env.globals["sparkline"] = figures.sparkline
+    env.globals["sparkline"] = sparkline
     template = env.get_template("report.html.j2")
     return template.render(
         view=view,

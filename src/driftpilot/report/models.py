@@ -8,12 +8,21 @@ demo simulates).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from driftpilot.workspace import Workspace
 
-__all__ = ["model_part", "run_link"]
+__all__ = ["model_part", "run_link", "short_reason"]
+
+
+def short_reason(reason: str) -> str:
+    """The rules a retrain was for (its reason reads ``rule: evidence; rule: evidence``), or
+    the reason as given."""
+    heads = [part.split(":")[0].strip() for part in reason.split(";") if ":" in part]
+    rules = [head for head in heads if re.fullmatch(r"\w+", head)]
+    return f"retrained for {', '.join(rules)}" if rules else reason
 
 
 def run_link(mlflow_url: str | None, experiment: str, run_id: str | None) -> str | None:
@@ -45,7 +54,8 @@ def model_part(workspace: Workspace, mlflow_url: str | None) -> dict[str, Any]:
                 "aliases": sorted(a for a, version in aliases.items() if version == v.version),
                 "gate": v.tag("gate") or "",
                 "gate_reason": v.tag("gate_reason") or "",
-                "reason": v.tag("reason") or "",
+                "reason": short_reason(v.tag("reason") or ""),
+                "reason_detail": v.tag("reason") or "",
                 "decision": decision,
                 "parent": v.tag("parent") or "",
                 "rows": v.tag("rows") or "",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from driftpilot.monitor.report import WindowReport
+from driftpilot.policy.decide import CHECK_PREFIX
 from driftpilot.workspace import Workspace
 
-__all__ = ["decisions_part", "incidents_part", "verdicts"]
+__all__ = ["decisions_part", "incidents_part", "policy_verdict", "verdicts"]
 
 MAX_DECISIONS = 15
 
@@ -40,7 +42,7 @@ def verdicts(reports: list[WindowReport], parts: dict[str, Any]) -> list[dict[st
             "; ".join(f"{n}: {', '.join(i)}" for n, i in issues.items()) or "no issues",
         )
     )
-    out.append(_performance_verdict(reports, parts["performance"].get("reference") or {}))
+    out.append(_performance_verdict(reports, parts["performance"]))
     estimate = latest.estimate or {}
     if estimate.get("roc_auc") is not None:
         alerts = estimate.get("alerts") or []
@@ -66,20 +68,56 @@ def verdicts(reports: list[WindowReport], parts: dict[str, Any]) -> list[dict[st
     return out
 
 
-def _performance_verdict(reports: list[WindowReport], reference: dict[str, Any]) -> dict[str, str]:
+def _performance_verdict(
+    reports: list[WindowReport], performance: dict[str, Any]
+) -> dict[str, str]:
+    """The newest labeled window's ROC AUC against the champion's reference: an alert below
+    the reference chunks' mean − 3σ, σ scaled to the window's labels (as the estimate's band)."""
     labeled = [r for r in reports if (r.performance or {}).get("roc_auc") is not None]
     if not labeled:
         return _verdict("performance", "none", "no labeled window yet")
-    performance = labeled[-1].performance or {}
-    auc, recall = performance["roc_auc"], performance.get("recall")
-    base = reference.get("roc_auc")
-    drop = None if base is None else base - auc
-    text = f"ROC AUC {auc:.3f}" + (f" (reference {base:.3f})" if base is not None else "")
+    realized = labeled[-1].performance or {}
+    auc, recall = realized["roc_auc"], realized.get("recall")
+    base = (performance.get("reference") or {}).get("roc_auc")
+    text = f"ROC AUC {auc:.3f}" + (
+        f" (champion's reference {base:.3f})" if base is not None else ""
+    )
     if recall is not None:
         text += f", recall {recall:.3f}"
     text += f" in {labeled[-1].window_key[:10]}"
-    status = "ok" if drop is None or drop <= 0.05 else "alert"
-    return _verdict("performance", status, text)
+    spread = performance.get("spread") or {}
+    chunk = spread.get("roc_auc") or {}
+    rows, n = spread.get("chunk_rows"), realized.get("labeled") or labeled[-1].rows
+    if not chunk or not rows or not n:
+        return _verdict(
+            "performance", "ok" if base is None or auc >= base - 0.05 else "alert", text
+        )
+    floor = chunk["mean"] - 3 * chunk["std"] * math.sqrt(rows / n)
+    status = "alert" if auc < floor else "ok"
+    return _verdict("performance", status, text + f"; alert below {floor:.3f}")
+
+
+def policy_verdict(workspace: Workspace) -> dict[str, str]:
+    """The rules firing on the newest windows (the newest monitoring window and the newest
+    feature check: the two lanes the policy judges)."""
+    from driftpilot.policy.store import decision_rows
+
+    rows = decision_rows(workspace, ["rule", "window_key", "window_start", "status", "severity"])
+    newest: dict[bool, Any] = {}
+    for row in rows:
+        lane = row["window_key"].startswith(CHECK_PREFIX)
+        if lane not in newest or row["window_start"] > newest[lane]:
+            newest[lane] = row["window_start"]
+    firing = [
+        r
+        for r in rows
+        if r["status"] == "firing"
+        and r["window_start"] == newest[r["window_key"].startswith(CHECK_PREFIX)]
+    ]
+    if not firing:
+        return _verdict("policy", "ok" if rows else "none", "no rule fires on the newest windows")
+    status = "alert" if any(r["severity"] == "alert" for r in firing) else "warn"
+    return _verdict("policy", status, "firing: " + ", ".join(sorted({r["rule"] for r in firing})))
 
 
 def incidents_part(workspace: Workspace) -> list[dict[str, Any]]:

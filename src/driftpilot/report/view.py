@@ -37,15 +37,18 @@ def build_view(
 ) -> dict[str, Any]:
     """The report's data (see the module docstring) over every window, or the ``last`` ones;
     ``mlflow_url`` (an ``mlflow ui`` address) turns run ids into links."""
-    reports = _guard("window reports", lambda: history(workspace), [])
+    problem: list[str] = []
+    reports = _guard("window reports", lambda: history(workspace), [], problem)
     if last:
         reports = reports[-last:]
     parts: dict[str, Any] = {
-        "meta": _meta(workspace, reports),
-        "drift": _drift(reports),
-        "overlays": _overlays(reports),
-        "performance": _performance(workspace, reports),
-        "segments": _segments(reports),
+        "meta": {**_meta(workspace, reports), "error": problem[0] if problem else None},
+        "drift": _guard("drift", lambda: _drift(reports), _EMPTY_DRIFT),
+        "overlays": _guard("overlays", lambda: _overlays(reports), []),
+        "performance": _guard(
+            "performance", lambda: _performance(workspace, reports), _EMPTY_PERFORMANCE
+        ),
+        "segments": _guard("segments", lambda: _segments(reports), _EMPTY_SEGMENTS),
         "models": _guard("models", lambda: model_part(workspace, mlflow_url), {}),
         "features": _guard("feature store", lambda: _features(workspace), {}),
     }
@@ -53,13 +56,31 @@ def build_view(
     return parts
 
 
-def _guard(what: str, build: Callable[[], Any], empty: Any) -> Any:
-    """A part that cannot be read becomes its error, not the whole report's."""
+_EMPTY_DRIFT: dict[str, Any] = {"windows": [], "features": []}
+_EMPTY_PERFORMANCE: dict[str, Any] = {"windows": [], "reference": {}}
+_EMPTY_SEGMENTS: dict[str, Any] = {
+    "window": None, "windows": [], "overall": {}, "overall_history": [], "rows": []
+}  # fmt: skip
+
+
+def _guard(
+    what: str, build: Callable[[], Any], empty: Any, problems: list[str] | None = None
+) -> Any:
+    """A part that cannot be read or built becomes its error, not the whole report's: the
+    report is where a user looks when something is broken, so it must still open."""
     try:
         return build()
-    except (DriftpilotError, OSError, ValueError, KeyError) as exc:
-        message = f"{what} could not be read: {exc}"
-        return {"error": message} if isinstance(empty, dict) else []
+    except Exception as exc:  # any failure of one part; the others are still shown
+        message = (
+            f"{what} could not be read: {type(exc).__name__}: {exc}"
+            + ("" if isinstance(exc, DriftpilotError) else "; run `driftpilot check` to see "
+               "whether the workspace itself is damaged")
+        )  # fmt: skip
+        if problems is not None:
+            problems.append(message)
+        if isinstance(empty, dict):
+            return {**empty, "error": message}
+        return list(empty)
 
 
 def _key(report: WindowReport) -> str:
@@ -95,13 +116,16 @@ def _drift(reports: list[WindowReport]) -> dict[str, Any]:
                 "drift": feature.drift,
                 "error": feature.error,
                 "history": scores,
+                "history_drift": [
+                    bool(name in r.features and r.features[name].drift) for r in reports
+                ],
                 "drifted_windows": sum(
                     1 for r in reports if name in r.features and r.features[name].drift
                 ),
                 "issues": feature.quality.get("issues", []),
             }
         )
-    rows.sort(key=lambda r: (not r["drift"], -r["drifted_windows"], -_ratio(r)))
+    rows.sort(key=lambda r: (not r["drift"], -_ratio(r), -r["drifted_windows"]))
     return {"windows": [_key(r) for r in reports], "window": _key(latest), "features": rows}
 
 
@@ -144,13 +168,26 @@ def _performance(workspace: Workspace, reports: list[WindowReport]) -> dict[str,
                 "band": {m: (estimate.get("bands") or {}).get(m) for m in METRICS},
                 "alerts": list(estimate.get("alerts", [])),
                 "kpis": dict(report.kpis),
+                "estimated_kpis": dict(report.estimated_kpis),
+                "latency": {k: report.latency.get(k) for k in ("p50", "p99")},
+                "prediction_drift": (
+                    report.prediction_drift.score if report.prediction_drift else None
+                ),
+                "versions": sorted(str(v) for v in (report.model.get("versions") or {})),
+                "detectors": sorted(n for n, d in report.detectors.items() if d.get("fired")),
             }
         )
     reference: dict[str, Any] = {}
+    spread: dict[str, Any] = {}
     if workspace.reference_path.is_file():
         performance = json.loads(workspace.reference_path.read_text()).get("performance") or {}
         reference = {m: (performance.get("metrics") or {}).get(m) for m in METRICS}
-    return {"windows": rows, "reference": reference}
+        chunks = performance.get("chunks") or {}
+        spread = {
+            "chunk_rows": performance.get("chunk_rows"),
+            **{m: chunks[m] for m in METRICS if m in chunks},  # mean and std over chunks
+        }
+    return {"windows": rows, "reference": reference, "spread": spread}
 
 
 def _segments(reports: list[WindowReport]) -> dict[str, Any]:
@@ -227,10 +264,10 @@ def _hours(seconds: float | None) -> float | None:
 def _summary(
     workspace: Workspace, reports: list[WindowReport], parts: dict[str, Any]
 ) -> dict[str, Any]:
-    from driftpilot.report.summary import decisions_part, incidents_part, verdicts
+    from driftpilot.report.summary import decisions_part, incidents_part, policy_verdict, verdicts
 
     return {
-        "verdicts": verdicts(reports, parts),
+        "verdicts": [policy_verdict(workspace), *verdicts(reports, parts)],
         "incidents": incidents_part(workspace),
         "decisions": decisions_part(workspace),
     }

@@ -468,6 +468,7 @@ def create_app(
                 mlflow_url=config.report.mlflow_url,
                 refresh=parse_duration(config.report.refresh).total_seconds(),
                 token=token,
+                windows=config.report.dashboard_windows,
             )
         )
     served_features = _Features(lookup, token, config.serve.max_instances) if lookup else None

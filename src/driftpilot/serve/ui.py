@@ -9,10 +9,11 @@ API):
 - ``GET /ui/plotly.js``: plotly.js from the installed plotly package (cached by the browser).
 
 The view is rebuilt at most once per ``refresh`` interval, whatever the number of open
-pages. When a token is configured (``serve.token`` or ``DRIFTPILOT_TOKEN``) every route needs
-``Authorization: Bearer <token>`` or the ``driftpilot_token`` cookie; opening
-``/ui?token=<token>`` once sets the cookie (HttpOnly, SameSite=Strict) and drops the token
-from the address.
+pages; a build that fails keeps the last good view on show (with the error) and is retried at
+the next interval. When a token is configured (``serve.token`` or ``DRIFTPILOT_TOKEN``) every
+route needs ``Authorization: Bearer <token>`` or the ``driftpilot_token`` cookie; opening
+``/ui?token=<token>`` once sets the cookie (HttpOnly, SameSite=Lax, path ``/ui``, Secure over
+https) and drops the token from the address.
 """
 
 from __future__ import annotations
@@ -34,33 +35,61 @@ COOKIE = "driftpilot_token"
 
 
 class _Views:
-    """The workspace's view, rebuilt when older than ``max_age`` seconds (one build at a time)."""
+    """The workspace's view and its page, rebuilt when older than ``max_age`` seconds (one
+    build at a time; a failed build keeps the last good one)."""
 
-    def __init__(self, workspace: Workspace, mlflow_url: str | None, max_age: float) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        mlflow_url: str | None,
+        max_age: float,
+        refresh: float,
+        windows: int | None,
+    ) -> None:
         self.workspace, self.mlflow_url, self.max_age = workspace, mlflow_url, max_age
+        self.refresh, self.windows = refresh, windows
         self._lock = threading.Lock()
         self._view: dict[str, Any] | None = None
-        self._built = 0.0
+        self._page = ""
+        self._built = float("-inf")
 
-    def get(self) -> dict[str, Any]:
+    def _build(self) -> None:
+        from driftpilot.report.html import render_html
         from driftpilot.report.view import build_view
 
+        if time.monotonic() - self._built < self.max_age:
+            return
+        self._built = time.monotonic()  # a failure waits for the next interval too
+        try:
+            view = build_view(self.workspace, mlflow_url=self.mlflow_url, last=self.windows)
+            page = render_html(view, plotly_src="/ui/plotly.js", refresh=self.refresh)
+        except Exception as exc:  # the dashboard stays up and says why
+            if self._view is None:
+                raise
+            self._view["meta"]["error"] = f"the last update failed: {type(exc).__name__}: {exc}"
+            return
+        self._view, self._page = view, page
+
+    def view(self) -> dict[str, Any]:
         with self._lock:
-            if self._view is None or time.monotonic() - self._built >= self.max_age:
-                self._view = build_view(self.workspace, mlflow_url=self.mlflow_url)
-                self._built = time.monotonic()
+            self._build()
+            if self._view is None:  # _build raised otherwise; kept for the type checker
+                raise RuntimeError("the dashboard's view was not built")
             return self._view
+
+    def page(self) -> str:
+        with self._lock:
+            self._build()
+            return self._page
 
 
 def _allowed(request: Request, token: str | None) -> bool:
     if token is None:
         return True
-    given = request.headers.get("authorization") or ""
+    scheme, _, given = (request.headers.get("authorization") or "").partition(" ")
     cookie = request.cookies.get(COOKIE) or ""
-    expected = f"Bearer {token}".encode()
-    return hmac.compare_digest(given.encode(), expected) or hmac.compare_digest(
-        cookie.encode(), token.encode()
-    )
+    bearer = scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
+    return bearer or hmac.compare_digest(cookie.encode(), token.encode())
 
 
 def _refused() -> Response:
@@ -80,12 +109,16 @@ def ui_router(
     mlflow_url: str | None = "http://127.0.0.1:5000",
     refresh: float = 30.0,
     token: str | None = None,
+    windows: int | None = None,
 ) -> APIRouter:
     """The dashboard's routes over ``workspace``; ``mlflow_url`` is where ``mlflow ui``
-    answers (run links), ``refresh`` the seconds between the page's updates."""
-    from driftpilot.report.html import plotly_js, render_html
+    answers (run links), ``refresh`` the seconds between the page's updates, ``windows``
+    how many of the newest windows it shows (None: all)."""
+    from driftpilot.report.html import plotly_js
 
-    views = _Views(workspace, mlflow_url, max_age=max(min(refresh, 60.0) / 2, 1.0))
+    if refresh <= 0:
+        raise ValueError(f"refresh: expected seconds above zero, got {refresh}")
+    views = _Views(workspace, mlflow_url, max(min(refresh, 60.0) / 2, 1.0), refresh, windows)
     router = APIRouter()
 
     @router.get("/ui", response_class=HTMLResponse)
@@ -97,20 +130,29 @@ def ui_router(
             and token is not None
             and hmac.compare_digest(given.encode(), token.encode())
         ):
-            response = RedirectResponse("/ui", status_code=303)
-            response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
+            home = request.scope.get("root_path", "") + "/ui"
+            response = RedirectResponse(home, status_code=303)
+            # Lax, not Strict: a link from an alert (another site) must arrive logged in;
+            # every route here is a read-only GET
+            response.set_cookie(
+                COOKIE,
+                token,
+                httponly=True,
+                samesite="lax",
+                path=home,
+                secure=request.url.scheme == "https",
+            )
             return response
         if not _allowed(request, token):
             return _refused()
-        html = render_html(views.get(), plotly_src="/ui/plotly.js", refresh=refresh)
-        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+        return HTMLResponse(views.page(), headers={"Cache-Control": "no-store"})
 
     @router.get("/ui/view.json")
     def view(request: Request) -> Response:
         """The dashboard's data."""
         if not _allowed(request, token):
             return _refused()
-        return JSONResponse(views.get(), headers={"Cache-Control": "no-store"})
+        return JSONResponse(views.view(), headers={"Cache-Control": "no-store"})
 
     @router.get("/ui/plotly.js")
     def plotly(request: Request) -> Response:
