@@ -88,7 +88,7 @@ def _engine() -> Engine:
 
 
 @given(st.lists(st.floats(0, 1), min_size=1, max_size=200))
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=30, deadline=None)
 def test_score_bins_are_ordered_like_the_scores(scores: list[float]) -> None:
     engine = _engine()  # one connection for every example: the query is what is tested
     table = engine.table(pd.DataFrame({"score": scores}))

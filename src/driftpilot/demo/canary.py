@@ -11,24 +11,22 @@ customer's id: the server reads its features from the feature store's online sto
 
 from __future__ import annotations
 
-import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from driftpilot.canary import controller
 from driftpilot.demo.churn import ChurnScenario, story
+from driftpilot.demo.server import live_server, stop_server
 from driftpilot.log.writer import log_labels, log_predictions
 
 if TYPE_CHECKING:
@@ -38,7 +36,7 @@ if TYPE_CHECKING:
     from driftpilot.canary.controller import Step
     from driftpilot.workspace import Workspace
 
-__all__ = ["CANARY_CONFIG", "canary_config", "run_canary_act", "start_server", "stop_server"]
+__all__ = ["CANARY_CONFIG", "canary_config", "run_canary_act"]
 
 # per stage: minimum challenger calls, and requests sent (enough for them at its weight)
 _STAGES = {"shadow": (0.0, 300, 400), "10%": (0.1, 120, 1500), "25%": (0.25, 150, 700),
@@ -66,57 +64,6 @@ def canary_config(scale: float = 1.0) -> str:
 CANARY_CONFIG = canary_config()
 
 
-def start_server(workspace: Workspace) -> tuple[subprocess.Popen[bytes], int]:
-    """``driftpilot serve -w WORKSPACE`` started in a process of its own on a free local port
-    (it loads its libraries and the champion while the caller goes on)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "driftpilot", "serve", "-w", str(workspace.root)]
-    server = subprocess.Popen(  # noqa: S603 - our own command line
-        [*command, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    return server, port
-
-
-def stop_server(server: subprocess.Popen[bytes]) -> None:
-    """SIGINT: the server writes what it logged, then exits."""
-    server.send_signal(signal.SIGINT)
-    try:
-        server.wait(60)
-    except subprocess.TimeoutExpired:
-        server.kill()
-
-
-@contextmanager
-def live_server(
-    workspace: Workspace, started: tuple[subprocess.Popen[bytes], int] | None = None
-) -> Iterator[httpx.Client]:
-    """A client for ``driftpilot serve`` (the one ``started`` by :func:`start_server`, or a
-    new one), once it is ready; the server is stopped when the block ends."""
-    import httpx
-
-    server, port = started or start_server(workspace)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            deadline = time.monotonic() + 120
-            while True:
-                if server.poll() is not None:
-                    error = server.stderr.read().decode() if server.stderr else ""
-                    raise RuntimeError(f"driftpilot serve exited: {error[-2000:]}")
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("driftpilot serve did not become ready in 120 s")
-                time.sleep(0.2)
-            yield client
-    finally:
-        stop_server(server)
-
-
 def _await_stage(client: httpx.Client, stage: str | None) -> None:
     """Wait until the server routes by ``stage`` (it reads the registry every 0.5 s)."""
     deadline = time.monotonic() + 30
@@ -126,8 +73,22 @@ def _await_stage(client: httpx.Client, stage: str | None) -> None:
         time.sleep(0.1)
 
 
+def _requests_bar(console: Console) -> Progress:
+    return Progress(
+        TextColumn("     [cyan]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=True,
+    )
+
+
 def _traffic(
-    client: httpx.Client, frame: pd.DataFrame, start: datetime, workspace: Workspace
+    client: httpx.Client,
+    frame: pd.DataFrame,
+    start: datetime,
+    workspace: Workspace,
+    console: Console,
 ) -> list[dict[str, Any]]:
     """One request per row, timestamped across the hour from ``start``; then the labels.
 
@@ -149,8 +110,15 @@ def _traffic(
         return answer
 
     # a few clients at once, as live traffic comes (the answers keep the rows' order)
-    with ThreadPoolExecutor(_CLIENTS) as pool:
-        answers = list(pool.map(ask, frame["customer_id"], moments))
+    with ThreadPoolExecutor(_CLIENTS) as pool, _requests_bar(console) as bar:
+        task = bar.add_task(f"{len(frame):,} requests", total=len(frame))
+
+        def asked(customer: Any, moment: datetime) -> dict[str, Any]:
+            answer = ask(customer, moment)
+            bar.advance(task)
+            return answer
+
+        answers = list(pool.map(asked, frame["customer_id"], moments))
     labels = pd.DataFrame(
         {"prediction_id": [a["prediction_id"] for a in answers], "label": frame["churn"].to_numpy()}
     )
@@ -194,7 +162,7 @@ def _canary(
             return steps, now
         _await_stage(client, current)
         frame = next(frames).head(round(_STAGES[current][2] * scale))
-        answers = _traffic(client, frame, now, workspace)
+        answers = _traffic(client, frame, now, workspace, console)
         routes = pd.Series([a["route"] for a in answers]).value_counts().to_dict()
         console.print(f"     {len(answers):,} requests at stage {current}: {routes}")
         now += timedelta(hours=1)

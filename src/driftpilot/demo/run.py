@@ -31,12 +31,18 @@ import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from driftpilot.demo.canary import canary_config, run_canary_act, start_server, stop_server
+from driftpilot.demo.canary import canary_config, run_canary_act
 from driftpilot.demo.churn import ChurnScenario, WeekSpec, story
 from driftpilot.demo.features import FEATURES_CONFIG, publish, run_freshness_act
-from driftpilot.demo.summary import StorySummary, summarize, summary_table
+from driftpilot.demo.server import start_server, stop_server
+from driftpilot.demo.summary import (
+    StorySummary,
+    print_next,
+    south_table,
+    summarize,
+    summary_table,
+)
 from driftpilot.drift.render import make_console
 from driftpilot.engine.backend import Engine
 from driftpilot.features.store import FeatureRepo
@@ -187,12 +193,12 @@ def run_demo(
     reports = history(space)
     console.print()
     console.print(history_table(reports))
-    console.print(_south(reports))
+    console.print(south_table(reports))
     summary = summarize(space, reports, auc_reference=auc)
     console.print(summary_table(summary))
     with console.status("writing the HTML report"):
         html = _html_report(space, directory / "report.html")
-    _print_next(console, directory, root, html, registry.uri, space)
+    print_next(console, directory, root, html, registry.uri, space)
     return DemoResult(root, reports, summary, html)
 
 
@@ -258,31 +264,6 @@ def _html_report(space: Workspace, path: Path) -> Path:
     return write_html(build_view(space, mlflow_url=space.config.report.mlflow_url), path)
 
 
-def _print_next(
-    console: Console, directory: Path, root: Path, html: Path, uri: str, space: Workspace
-) -> None:
-    port = space.config.report.port
-    console.print(
-        f"\n[bold]look further[/] (workspace {root}):\n"
-        f"  {html}   the HTML report (one file, works offline); again with\n"
-        f"      driftpilot report -w {root} --html report.html\n"
-        f"  driftpilot ui -w {root}   the live dashboard: http://127.0.0.1:{port}/ui\n"
-        f"  uv run mlflow ui --backend-store-uri {uri}   runs, versions, window metrics:\n"
-        f"      http://127.0.0.1:5000 (the report's and dashboard's run links point there)\n"
-        f"  driftpilot report -w {root}            the history again (--format json)\n"
-        f"  driftpilot check -w {root}             decide again (exit 0 ok, 1 warn, 2 alert)\n"
-        f"  driftpilot explain DECISION_ID -w {root}   why (ids from check)\n"
-        f"  {root / 'alerts.jsonl'}   the incident messages\n"
-        f"  driftpilot models -w {root}            versions, aliases, gate verdicts, lineage\n"
-        f"  driftpilot metrics -w {root}           window metrics logged to MLflow\n"
-        f"  driftpilot canary status -w {root}     the canary steps and their evidence\n"
-        f"  driftpilot serve -w {root}             POST /v1/predict, /v1/predictions, /v1/labels,\n"
-        f"                                         GET /features?ids=…, the dashboard at /ui\n"
-        f"  driftpilot features status -w {root}   freshness and skew of the feature views\n"
-        f"  driftpilot drift --reference {directory / 'training.parquet'} --current ...\n"
-    )
-
-
 def _closes(week: pd.DataFrame) -> datetime:
     """When the week's window closes (the demo decides then, as `driftpilot run` would)."""
     last: datetime = week["timestamp"].max().to_pydatetime()
@@ -306,17 +287,3 @@ def _print_effects(console: Console, cycle: CycleResult) -> None:
         console.print(f"   [cyan]{escape(cycle.canary.summary())}[/]")
     for error in cycle.errors:
         console.print(f"   [yellow]{escape(error)}[/]")
-
-
-def _south(reports: list[WindowReport]) -> Table:
-    """Recall per region: the sub-population drift the overall numbers hide."""
-    table = Table(title="recall by region (realized)", header_style="bold")
-    regions = ["north", "south", "east", "west", "central"]
-    table.add_column("week")
-    for region in regions:
-        table.add_column(region, justify="right")
-    for report in reports:
-        segments = ((report.performance or {}).get("by_segment") or {}).get("region", {})
-        cells = [segments.get(r, {}).get("recall") for r in regions]
-        table.add_row(report.window_key[:10], *("—" if c is None else f"{c:.2f}" for c in cells))
-    return table

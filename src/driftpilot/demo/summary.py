@@ -7,6 +7,8 @@ incident messages, the registry, canary steps), so the summary shows what driftp
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from rich.table import Table
@@ -15,7 +17,10 @@ from driftpilot.monitor.report import WindowReport
 from driftpilot.report.models import short_reason
 from driftpilot.workspace import Workspace
 
-__all__ = ["StorySummary", "summarize", "summary_table"]
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["StorySummary", "print_next", "south_table", "summarize", "summary_table"]
 
 
 @dataclass(frozen=True)
@@ -179,3 +184,42 @@ def summary_table(summary: StorySummary) -> Table:
     for what, text in rows:  # reasons are free text: "[by ops]" is not rich markup
         table.add_row(escape(what), escape(text))
     return table
+
+
+def south_table(reports: list[WindowReport]) -> Table:
+    """Recall per region: the sub-population drift the overall numbers hide."""
+    table = Table(title="recall by region (realized)", header_style="bold")
+    regions = ["north", "south", "east", "west", "central"]
+    table.add_column("week")
+    for region in regions:
+        table.add_column(region, justify="right")
+    for report in reports:
+        segments = ((report.performance or {}).get("by_segment") or {}).get("region", {})
+        cells = [segments.get(r, {}).get("recall") for r in regions]
+        table.add_row(report.window_key[:10], *("—" if c is None else f"{c:.2f}" for c in cells))
+    return table
+
+
+def print_next(
+    console: Console, directory: Path, root: Path, html: Path, uri: str, space: Workspace
+) -> None:
+    port = space.config.report.port
+    console.print(
+        f"\n[bold]look further[/] (workspace {root}):\n"
+        f"  {html}   the HTML report (one file, works offline); again with\n"
+        f"      driftpilot report -w {root} --html report.html\n"
+        f"  driftpilot ui -w {root}   the live dashboard: http://127.0.0.1:{port}/ui\n"
+        f"  uv run mlflow ui --backend-store-uri {uri}   runs, versions, window metrics:\n"
+        f"      http://127.0.0.1:5000 (the report's and dashboard's run links point there)\n"
+        f"  driftpilot report -w {root}            the history again (--format json)\n"
+        f"  driftpilot check -w {root}             decide again (exit 0 ok, 1 warn, 2 alert)\n"
+        f"  driftpilot explain DECISION_ID -w {root}   why (ids from check)\n"
+        f"  {root / 'alerts.jsonl'}   the incident messages\n"
+        f"  driftpilot models -w {root}            versions, aliases, gate verdicts, lineage\n"
+        f"  driftpilot metrics -w {root}           window metrics logged to MLflow\n"
+        f"  driftpilot canary status -w {root}     the canary steps and their evidence\n"
+        f"  driftpilot serve -w {root}             POST /v1/predict, /v1/predictions, /v1/labels,\n"
+        f"                                         GET /features?ids=…, the dashboard at /ui\n"
+        f"  driftpilot features status -w {root}   freshness and skew of the feature views\n"
+        f"  driftpilot drift --reference {directory / 'training.parquet'} --current ...\n"
+    )
