@@ -77,11 +77,9 @@ def _figures(view: dict[str, Any]) -> dict[str, Any]:
     return {k: [json.dumps(f, separators=(",", ":")) for f in v] for k, v in out.items()}
 
 
-def render_html(
-    view: dict[str, Any], *, plotly_src: str | None = None, refresh: float | None = None
-) -> str:
-    """The page: plotly.js embedded unless ``plotly_src`` names where to load it from;
-    ``refresh`` makes it update itself every so many seconds (the dashboard)."""
+@cache
+def _template() -> Any:
+    """The page's template, compiled once per process."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     env = Environment(
@@ -94,14 +92,22 @@ def render_html(
     env.filters["signed"] = _signed
     env.filters["pct"] = lambda v: "—" if v is None else f"{100 * v:.0f}%"
     env.globals["sparkline"] = sparkline
-    template = env.get_template("report.html.j2")
-    return template.render(
+    return env.get_template("report.html.j2")
+
+
+def render_html(
+    view: dict[str, Any], *, plotly_src: str | None = None, refresh: float | None = None
+) -> str:
+    """The page: plotly.js embedded unless ``plotly_src`` names where to load it from;
+    ``refresh`` makes it update itself every so many seconds (the dashboard)."""
+    page: str = _template().render(
         view=view,
         charts=_figures(view),
         plotly_inline=None if plotly_src else plotly_js(),
         plotly_src=plotly_src,
         refresh=refresh,
     )
+    return page
 
 
 def write_html(view: dict[str, Any], path: Path) -> Path:
