@@ -5,7 +5,6 @@ import re
 import sys
 import types
 from datetime import UTC, datetime
-from unittest import mock
 
 import pytest
 import yaml
@@ -58,7 +57,7 @@ def test_policy_example_is_valid_configuration() -> None:
 def feast_repo_config(data: dict) -> object:
     """Feast's own model of a feature_store.yaml. Feast imports redis-py beside its Redis
     config class, and driftpilot's lock has no redis extra: stand-ins let the class load (its
-    fields are all the check needs; sys.modules is restored afterwards)."""
+    fields are all the check needs; they leave sys.modules afterwards)."""
     from feast.repo_config import RepoConfig
 
     names = {
@@ -72,9 +71,19 @@ def feast_repo_config(data: dict) -> object:
         for name in classes:
             setattr(fake[module], name, type(name, (), {}))
     fake["redis"].asyncio = fake["redis.asyncio"]
-    stand_ins = {} if "redis" in sys.modules else fake
-    with mock.patch.dict(sys.modules, stand_ins):
+    if "redis" in sys.modules:
         return RepoConfig(**data).online_store
+    # only the stand-ins (and Feast's redis module bound to them) leave sys.modules afterwards:
+    # restoring the whole dict would drop extension modules imported meanwhile (duckdb), and
+    # importing one of those a second time aborts the process
+    before = set(sys.modules)
+    sys.modules.update(fake)
+    try:
+        return RepoConfig(**data).online_store
+    finally:
+        for name in set(sys.modules) - before:
+            if "redis" in name:
+                del sys.modules[name]
 
 
 def test_yaml_examples_are_valid_configuration() -> None:
