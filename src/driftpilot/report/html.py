@@ -24,6 +24,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from driftpilot.features.freshness import age_text
 from driftpilot.report import figures
 from driftpilot.report.sparkline import sparkline
 
@@ -91,6 +92,7 @@ def _template() -> Any:
     env.filters["num"] = _num
     env.filters["signed"] = _signed
     env.filters["pct"] = lambda v: "—" if v is None else f"{100 * v:.0f}%"
+    env.filters["age"] = lambda v: "—" if v is None else age_text(v)  # as the CLI writes it
     env.globals["sparkline"] = sparkline
     return env.get_template("report.html.j2")
 

@@ -101,7 +101,7 @@ def _meta(workspace: Workspace, reports: list[WindowReport]) -> dict[str, Any]:
 
 def _drift(reports: list[WindowReport]) -> dict[str, Any]:
     if not reports:
-        return {"windows": [], "features": []}
+        return dict(_EMPTY_DRIFT)
     latest = reports[-1]
     rows = []
     for name, feature in latest.features.items():
@@ -224,7 +224,7 @@ def _segments(reports: list[WindowReport]) -> dict[str, Any]:
             "overall_history": [(r.performance or {}).get("recall") for r in labeled],
             "rows": rows,
         }
-    return {"window": None, "windows": [], "overall": {}, "overall_history": [], "rows": []}
+    return dict(_EMPTY_SEGMENTS)
 
 
 def _gap(value: float | None, overall: float | None) -> float | None:
