@@ -41,8 +41,9 @@ browser:
 demo: setup-app
 	$(RUN) driftpilot demo --dir demo-data
 
+# one worker per core (at most 4), each taking whole modules, longest first (tests/conftest.py)
 test: setup browser
-	$(RUN) pytest -q
+	$(RUN) pytest -q -n auto --maxprocesses 4 --no-loadscope-reorder
 
 lint: setup
 	$(RUN) ruff check src tests benchmarks

@@ -1,4 +1,5 @@
-"""Shared fixtures: one DuckDB engine per session and a small mixed-type data set."""
+"""Shared fixtures: one DuckDB engine per session and a small mixed-type data set; how
+`make test` shares the suite between its workers (pytest-xdist)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,47 @@ import pandas as pd
 import pytest
 
 from driftpilot.engine.backend import Engine
+
+# The modules that read the demo's story (a minute to build): `make test` runs them on one
+# worker so that it is built once. Checked against the fixtures at every collection.
+STORY_MODULES = frozenset(
+    {
+        "tests/demo/test_run.py",
+        "tests/report/test_browser.py",
+        "tests/report/test_report.py",
+        "tests/serve/test_ui.py",
+    }
+)
+# the longest groups start first, so that no worker is left alone with one at the end
+FIRST = ("demo_story", "tests/engine/test_spark_parity.py")
+
+
+def _group(nodeid: str) -> str:
+    module = nodeid.split("::")[0]
+    return "demo_story" if module in STORY_MODULES else module
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    readers = {i.nodeid.split("::")[0] for i in items if "demo_story" in i.fixturenames}
+    if not readers <= STORY_MODULES:
+        raise pytest.UsageError(
+            f"tests/conftest.py: STORY_MODULES lacks {sorted(readers - STORY_MODULES)}, which "
+            "use the demo_story fixture; add them so that their worker builds the story once"
+        )
+    items.sort(key=lambda i: FIRST.index(g) if (g := _group(i.nodeid)) in FIRST else len(FIRST))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Whole modules to a worker, so that each module's fixtures are built once (and tests
+    that build on the one before keep their order); the story's readers as one module."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _group(nodeid)
+
+    return ModuleScheduling(config, log)
 
 
 @pytest.fixture(scope="session")

@@ -130,6 +130,20 @@ def test_help_answers_in_well_under_half_a_second() -> None:
         check=True,
     )
     assert heavy.stdout.strip() == "[]"
+    # the help is click's plain text: rich's formatter alone imports for a third of a second
+    helped = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys\nfrom driftpilot.cli import app\ntry:\n    app(['features', '--help'])\n"
+            "except SystemExit:\n    pass\nprint(sorted(m for m in sys.modules if m.split('.')[0] "
+            "in {'rich', 'markdown_it', 'pygments'}))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert helped.stdout.strip().endswith("[]"), helped.stdout
 
 
 def test_reference_and_profile_together_make_a_cache(files, tmp_path) -> None:

@@ -26,6 +26,7 @@ __all__ = ["register_commands"]
 canary_app = typer.Typer(
     help="Canary rollout of the challenger: status, step, promote, rollback.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 ReasonOption = Annotated[str | None, typer.Option("--reason", help="Recorded with the step.")]
 

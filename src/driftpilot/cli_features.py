@@ -28,6 +28,7 @@ __all__ = ["register_commands"]
 features_app = typer.Typer(
     help="The feature store (Feast): apply definitions, materialize, check freshness and skew.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 AtOption = Annotated[
     str | None,

@@ -201,6 +201,8 @@ def register(app: typer.Typer) -> None:
     app.command()(ingest)
     app.command()(serve)
     app.command()(monitor)
-    log_app = typer.Typer(help="Maintain the event log.", no_args_is_help=True)
+    log_app = typer.Typer(
+        help="Maintain the event log.", no_args_is_help=True, rich_markup_mode=None
+    )
     log_app.command("compact")(compact)
     app.add_typer(log_app, name="log")

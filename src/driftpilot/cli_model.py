@@ -28,6 +28,7 @@ models_app = typer.Typer(
     help="The deployment's model versions and aliases (MLflow registry).",
     no_args_is_help=False,
     invoke_without_command=True,
+    rich_markup_mode=None,
 )
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from driftpilot.monitor.report import history
 from driftpilot.workspace import Workspace
@@ -98,29 +99,33 @@ def test_dashboard_in_a_browser(dashboard, browser) -> None:
     for tab in TABS:
         page.click(f'nav a[href="#{tab}"]')
         section = page.locator(f"section#{tab}")
-        assert section.is_visible()
+        # the tab changes on the hashchange event, after the click returns: expect() waits
+        expect(section).to_be_visible()
         assert page.evaluate("location.hash") == f"#{tab}"
-        assert page.locator("nav a.active").inner_text().lower() == tab
+        expect(page.locator("nav a.active")).to_have_text(tab, ignore_case=True)
         for other in TABS:
             if other != tab:
-                assert not page.locator(f"section#{other}").is_visible()
+                expect(page.locator(f"section#{other}")).to_be_hidden()
         charts = section.locator(".chart")
         for i in range(charts.count()):  # every chart drawn by plotly
             charts.nth(i).locator(".main-svg").first.wait_for(timeout=15_000)
         page.screenshot(path=str(shots / f"dashboard-{tab}.png"), full_page=True)
     # the numbers of each tab
     page.click('nav a[href="#drift"]')
+    expect(page.locator("section#drift")).to_be_visible()
     first = page.locator("#drift-table tr[data-feature]").first
     assert first.get_attribute("data-feature") == "monthly_usage"
     assert first.locator("td").nth(7).inner_text() == "2"  # drifted windows
     assert page.locator("section#drift .chart .main-svg").count() >= 1  # the overlay
     page.click('nav a[href="#models"]')
+    expect(page.locator("section#models")).to_be_visible()
     champion = page.locator('#versions tr[data-version="2"]')
     assert "champion" in champion.inner_text()
     link = champion.locator("a").first.get_attribute("href")
     assert link.startswith("http://127.0.0.1:5000/#/experiments/")
     assert "rolled_back" in page.locator('#versions tr[data-version="3"]').inner_text()
     page.click('nav a[href="#features"]')
+    expect(page.locator("section#features")).to_be_visible()
     assert page.locator("#freshness .badge").all_text_contents() == ["fresh", "fresh"]
     assert errors == []
 
