@@ -237,16 +237,18 @@ def segment_heatmap(segments: dict[str, Any]) -> dict[str, Any]:
 
 def timeline_figure(timeline: list[dict[str, Any]]) -> dict[str, Any]:
     """Registrations, retrains and canary steps over time, one row per version."""
-    colours = {
-        "registered": REFERENCE,
-        "retrained": ESTIMATE,
-        "canary start": "#8e44ad",
-        "canary advance": "#16a085",
-        "canary promote": "#27ae60",
-        "canary rollback": ALERT,
+    # colour, symbol, size: a version's own events (rings) stay visible around the canary's
+    # (filled marks) when both fall on the same day
+    marks = {
+        "registered": (REFERENCE, "circle-open", 20),
+        "retrained": (ESTIMATE, "circle-open", 20),
+        "canary start": ("#8e44ad", "triangle-right", 11),
+        "canary advance": ("#16a085", "triangle-up", 11),
+        "canary promote": ("#27ae60", "star", 15),
+        "canary rollback": (ALERT, "x", 13),
     }
     data = []
-    for kind, colour in colours.items():
+    for kind, (colour, symbol, size) in marks.items():
         events = [e for e in timeline if e["kind"] == kind]
         if events:
             data.append(
@@ -260,8 +262,9 @@ def timeline_figure(timeline: list[dict[str, Any]]) -> dict[str, Any]:
                     "hoverinfo": "text+x",
                     "marker": {
                         "color": colour,
-                        "size": 13,
-                        "symbol": "x" if kind.endswith("rollback") else "circle",
+                        "size": size,
+                        "symbol": symbol,
+                        "line": {"width": 3 if symbol.endswith("-open") else 0},
                     },
                 }
             )
