@@ -107,16 +107,13 @@ def ui(
 ) -> None:
     """The live dashboard over the workspace at http://HOST:PORT/ui: the HTML report's views,
     updated as windows, decisions, canary steps and checks land."""
-    import os
-
     from driftpilot.errors import ConfigError, DriftpilotError
 
     try:
         import uvicorn
 
         from driftpilot.policy.config import parse_duration
-        from driftpilot.serve.app import TOKEN_ENV
-        from driftpilot.serve.ui import create_ui_app
+        from driftpilot.serve.ui import create_ui_app, dashboard_tokens
 
         space = open_workspace(workspace, config)
         settings = space.config.report
@@ -133,7 +130,7 @@ def ui(
             space,
             mlflow_url=_mlflow_url(mlflow_url, settings.mlflow_url),
             refresh=every,
-            token=space.config.serve.token or os.environ.get(TOKEN_ENV),
+            tokens=dashboard_tokens(space.config),
             windows=settings.dashboard_windows,
         )
     except DriftpilotError as exc:

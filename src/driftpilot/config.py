@@ -338,6 +338,11 @@ class ReportConfig(_Strict):
         104, ge=1, description="The dashboard shows this many of the newest windows (null: all)"
     )
     serve_ui: bool = Field(True, description="`driftpilot serve` also serves /ui")
+    token: str | None = Field(
+        None,
+        description="Read-only token for the dashboard (or env DRIFTPILOT_UI_TOKEN); the "
+        "serve token is accepted there too",
+    )
 
     @field_validator("refresh")
     @classmethod

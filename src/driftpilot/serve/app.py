@@ -460,14 +460,14 @@ def create_app(
 
     token = config.serve.token or os.environ.get(TOKEN_ENV)
     if config.report.serve_ui:
-        from driftpilot.serve.ui import ui_router
+        from driftpilot.serve.ui import dashboard_tokens, ui_router
 
         app.include_router(
             ui_router(
                 workspace,
                 mlflow_url=config.report.mlflow_url,
                 refresh=parse_duration(config.report.refresh).total_seconds(),
-                token=token,
+                tokens=dashboard_tokens(config),
                 windows=config.report.dashboard_windows,
             )
         )

@@ -10,28 +10,45 @@ API):
 
 The view is rebuilt at most once per ``refresh`` interval, whatever the number of open
 pages; a build that fails keeps the last good view on show (with the error) and is retried at
-the next interval. When a token is configured (``serve.token`` or ``DRIFTPILOT_TOKEN``) every
-route needs ``Authorization: Bearer <token>`` or the ``driftpilot_token`` cookie; opening
-``/ui?token=<token>`` once sets the cookie (HttpOnly, SameSite=Lax, path ``/ui``, Secure over
-https) and drops the token from the address.
+the next interval. When a token is configured, every route needs ``Authorization: Bearer
+<token>`` or the ``driftpilot_token`` cookie; opening ``/ui?token=<token>`` once sets the
+cookie (HttpOnly, SameSite=Lax, path ``/ui``, Secure over https) and drops the token from the
+address. Two tokens open it (:func:`dashboard_tokens`): the dashboard's own read-only one
+(``report.token`` or ``DRIFTPILOT_UI_TOKEN``), which the API's write routes refuse, and the
+server's (``serve.token`` or ``DRIFTPILOT_TOKEN``).
 """
 
 from __future__ import annotations
 
 import hmac
+import os
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from driftpilot import __version__
+from driftpilot.config import DriftpilotConfig
 from driftpilot.workspace import Workspace
 
-__all__ = ["COOKIE", "create_ui_app", "ui_router"]
+__all__ = ["COOKIE", "UI_TOKEN_ENV", "create_ui_app", "dashboard_tokens", "ui_router"]
 
 COOKIE = "driftpilot_token"
+UI_TOKEN_ENV = "DRIFTPILOT_UI_TOKEN"  # noqa: S105 - the name of a variable, not a secret
+
+
+def dashboard_tokens(config: DriftpilotConfig) -> tuple[str, ...]:
+    """The tokens that open the dashboard: its read-only one and the server's (none: open)."""
+    from driftpilot.serve.app import TOKEN_ENV
+
+    found = (
+        config.report.token or os.environ.get(UI_TOKEN_ENV),
+        config.serve.token or os.environ.get(TOKEN_ENV),
+    )
+    return tuple(t for t in found if t)
 
 
 class _Views:
@@ -83,13 +100,22 @@ class _Views:
             return self._page
 
 
-def _allowed(request: Request, token: str | None) -> bool:
-    if token is None:
+def _matching(given: str, tokens: Sequence[str]) -> str | None:
+    """The token ``given`` equals, compared in constant time with each."""
+    found = None
+    for token in tokens:
+        if hmac.compare_digest(given.encode(), token.encode()):
+            found = token
+    return found
+
+
+def _allowed(request: Request, tokens: Sequence[str]) -> bool:
+    if not tokens:
         return True
     scheme, _, given = (request.headers.get("authorization") or "").partition(" ")
-    cookie = request.cookies.get(COOKIE) or ""
-    bearer = scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
-    return bearer or hmac.compare_digest(cookie.encode(), token.encode())
+    if scheme.lower() == "bearer" and _matching(given, tokens) is not None:
+        return True
+    return _matching(request.cookies.get(COOKIE) or "", tokens) is not None
 
 
 def _refused() -> Response:
@@ -108,12 +134,13 @@ def ui_router(
     *,
     mlflow_url: str | None = "http://127.0.0.1:5000",
     refresh: float = 30.0,
-    token: str | None = None,
+    tokens: Sequence[str] = (),
     windows: int | None = None,
 ) -> APIRouter:
     """The dashboard's routes over ``workspace``; ``mlflow_url`` is where ``mlflow ui``
-    answers (run links), ``refresh`` the seconds between the page's updates, ``windows``
-    how many of the newest windows it shows (None: all)."""
+    answers (run links), ``refresh`` the seconds between the page's updates, ``tokens``
+    those that open it (none: open to all), ``windows`` how many of the newest windows it
+    shows (None: all)."""
     from driftpilot.report.html import plotly_js
 
     if refresh <= 0:
@@ -125,11 +152,8 @@ def ui_router(
     def page(request: Request) -> Response:
         """The dashboard."""
         given = request.query_params.get("token")
-        if (
-            given is not None
-            and token is not None
-            and hmac.compare_digest(given.encode(), token.encode())
-        ):
+        token = _matching(given, tokens) if given is not None else None
+        if token is not None:
             home = request.scope.get("root_path", "") + "/ui"
             response = RedirectResponse(home, status_code=303)
             # Lax, not Strict: a link from an alert (another site) must arrive logged in;
@@ -143,21 +167,21 @@ def ui_router(
                 secure=request.url.scheme == "https",
             )
             return response
-        if not _allowed(request, token):
+        if not _allowed(request, tokens):
             return _refused()
         return HTMLResponse(views.page(), headers={"Cache-Control": "no-store"})
 
     @router.get("/ui/view.json")
     def view(request: Request) -> Response:
         """The dashboard's data."""
-        if not _allowed(request, token):
+        if not _allowed(request, tokens):
             return _refused()
         return JSONResponse(views.view(), headers={"Cache-Control": "no-store"})
 
     @router.get("/ui/plotly.js")
     def plotly(request: Request) -> Response:
         """plotly.js, bundled with the plotly package."""
-        if not _allowed(request, token):
+        if not _allowed(request, tokens):
             return _refused()
         return Response(
             plotly_js(),
