@@ -67,6 +67,17 @@ def test_a_good_challenger_goes_through_every_stage_to_champion(
     deployment: Deployment,
 ) -> None:
     space, scenario = deployment.workspace, deployment.scenario
+    # No call of this good challenger may fall back to the champion for being slow on a
+    # loaded machine: timeouts are the faulty challenger's test (below). Its scores differ
+    # from the champion's (it learned other weeks), and the Jensen-Shannon distance of two
+    # samples of 200 scores runs high: the split of customers (salted with the canary's id,
+    # new in every run) put it at 0.276 once, past the default limit of 0.2
+    text = space.config_path.read_text()
+    text = text.replace("challenger_timeout_ms: 200", "challenger_timeout_ms: 10000")
+    space.config_path.write_text(
+        text.replace("  min_evidence: 50", "  min_evidence: 50\n  max_divergence: 0.35")
+    )
+    space = type(space).open(space.root)
     registry = Registry(space)
     started = controller.step(space)
     assert started is not None
@@ -79,6 +90,7 @@ def test_a_good_challenger_goes_through_every_stage_to_champion(
             models.refresh()
             frame = scenario.week(week)
             answers = send(client, frame.head(400), batch=1)
+            assert "fallback" not in {a["route"] for a in answers}
             flushed(client)
             log_labels(
                 pd.DataFrame(

@@ -63,6 +63,40 @@ def test_performance_and_segments_parts(story) -> None:
     assert min(by_week) == min(by_week[4:6])  # the south's concept drift, weeks 8 and 9
 
 
+def test_performance_is_judged_against_the_windows_own_reference(story, tmp_path) -> None:
+    import math
+
+    from driftpilot.monitor.job import run_monitor
+
+    result, space, view = story
+    reports = history(space)
+    judged = {r.reference["created_at"] for r in reports}
+    assert len(judged) == 1  # one reference for every stored window
+    reference = reports[-1].reference
+    # the demo promotes version 2 after its last monitor run: the workspace's reference
+    # changed, and the windows were judged against version 1's
+    current = space.reference()
+    assert current.created_at.isoformat() not in judged
+    performance = view["performance"]
+    assert performance["reference"]["roc_auc"] == reference["metrics"]["roc_auc"]
+    assert performance["reference_pending"]["roc_auc"] == current.performance.metrics["roc_auc"]
+    verdict = next(v for v in view["summary"]["verdicts"] if v["area"] == "performance")
+    chunk = reference["chunks"]["roc_auc"]
+    labels = reports[-1].performance["labeled"]
+    floor = chunk["mean"] - 3 * chunk["std"] * math.sqrt(reference["chunk_rows"] / labels)
+    assert f"its reference {reference['metrics']['roc_auc']:.3f}" in verdict["text"]
+    assert f"alert below {floor:.3f}" in verdict["text"]
+    # the next monitor run judges every window against the new reference
+    copy = tmp_path / "workspace"
+    shutil.copytree(result.workspace, copy)
+    moved = Workspace.open(copy)
+    run_monitor(moved)
+    assert {r.reference["created_at"] for r in history(moved)} == {current.created_at.isoformat()}
+    again = build_view(moved)["performance"]
+    assert again["reference_pending"] is None
+    assert again["reference"]["roc_auc"] == current.performance.metrics["roc_auc"]
+
+
 def test_models_part_shows_versions_timeline_and_links(story) -> None:
     _, _, view = story
     models = view["models"]

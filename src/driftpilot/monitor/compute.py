@@ -31,7 +31,7 @@ from driftpilot.monitor.performance import (
     sum_regression,
 )
 from driftpilot.monitor.plan import Window, key_of
-from driftpilot.monitor.report import WindowReport
+from driftpilot.monitor.report import WindowReport, reference_record
 from driftpilot.schema import FeatureType, dtype_kind
 
 if TYPE_CHECKING:
@@ -132,6 +132,7 @@ class ReportBuilder:
                     estimated_kpis=stats.get("estimated_kpis", {}),
                     detectors=found,
                     latency=latency.get(value, {}),
+                    reference=reference_record(self.profile),
                 )
             )
         return reports

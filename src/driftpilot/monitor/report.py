@@ -3,7 +3,8 @@
 A :class:`WindowReport` extends the ``driftpilot drift`` report (``dataset``, ``features``,
 ``window``) with the model's side of the window: rows and label coverage, prediction and label
 drift, realized performance (overall, per model version, per segment), the label-free
-estimate, business KPIs, streaming-detector detections and serving latency. Reports live in a
+estimate, business KPIs, streaming-detector detections, serving latency, and the reference it
+was judged against (:func:`reference_record`). Reports live in a
 Delta table keyed by window, upserted, so re-running the monitor replaces a window's report
 instead of adding a second one.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -20,7 +21,17 @@ from driftpilot.drift.report import DriftReport, FeatureDrift
 from driftpilot.tables import upsert_rows
 from driftpilot.workspace import Workspace
 
-__all__ = ["WindowReport", "history", "stored_detectors", "stored_fingerprints", "upsert"]
+if TYPE_CHECKING:
+    from driftpilot.profile.model import Profile
+
+__all__ = [
+    "WindowReport",
+    "history",
+    "reference_record",
+    "stored_detectors",
+    "stored_fingerprints",
+    "upsert",
+]
 
 
 class WindowReport(DriftReport):
@@ -38,8 +49,22 @@ class WindowReport(DriftReport):
     detectors: dict[str, Any] = Field(default_factory=dict)
     latency: dict[str, float | None] = Field(default_factory=dict)
     feature_store: dict[str, Any] | None = None  # a feature-store check (window features@…)
+    # the reference the window was judged against: its profile's creation time and source,
+    # the model's performance on it and that performance's spread over chunks
+    reference: dict[str, Any] = Field(default_factory=dict)
     fingerprint: str
     computed_at: datetime
+
+
+def reference_record(profile: Profile) -> dict[str, Any]:
+    """What a window report records of the reference it was judged against."""
+    found: dict[str, Any] = {"created_at": profile.created_at.isoformat(), "source": profile.source}
+    performance = profile.performance
+    if performance is not None:
+        found["metrics"] = dict(performance.metrics)
+        found["chunks"] = {m: c.model_dump() for m, c in performance.chunks.items()}
+        found["chunk_rows"] = performance.chunk_rows
+    return found
 
 
 def _schema() -> Any:

@@ -189,11 +189,17 @@ def performance_figure(performance: dict[str, Any], metric: str, label: str) -> 
                 "line": {"color": REFERENCE, "dash": "dot"},
             }
         )
-        label += f" (the champion's reference {reference:.3f}, dotted)"
-    return {
-        "data": data,
-        "layout": _layout(label, shapes=shapes, xaxis={"type": "category", "gridcolor": "#eee"}),
-    }
+        label += f" (the windows' reference {reference:.3f}, dotted)"
+    pending = (performance.get("reference_pending") or {}).get(metric)
+    if pending is not None:
+        label += (
+            f"<br><sub>the champion's new reference, {pending:.3f}, "
+            "applies from the next monitor run</sub>"
+        )
+    layout = _layout(label, shapes=shapes, xaxis={"type": "category", "gridcolor": "#eee"})
+    if pending is not None:
+        layout["margin"] = {**layout["margin"], "t": 64}  # room for the second title line
+    return {"data": data, "layout": layout}
 
 
 def segment_heatmap(segments: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from driftpilot.monitor.report import WindowReport
 from driftpilot.policy.decide import CHECK_PREFIX
+from driftpilot.report.view import reference_metrics, reference_spread
 from driftpilot.workspace import Workspace
 
 __all__ = ["decisions_part", "incidents_part", "policy_verdict", "verdicts"]
@@ -71,21 +72,23 @@ def verdicts(reports: list[WindowReport], parts: dict[str, Any]) -> list[dict[st
 def _performance_verdict(
     reports: list[WindowReport], performance: dict[str, Any]
 ) -> dict[str, str]:
-    """The newest labeled window's ROC AUC against the champion's reference: an alert below
-    the reference chunks' mean − 3σ, σ scaled to the window's labels (as the estimate's band)."""
+    """The newest labeled window's ROC AUC against the reference it was judged against: an
+    alert below the reference chunks' mean − 3σ, σ scaled to the window's labels (as the
+    estimate's band)."""
     labeled = [r for r in reports if (r.performance or {}).get("roc_auc") is not None]
     if not labeled:
         return _verdict("performance", "none", "no labeled window yet")
     realized = labeled[-1].performance or {}
     auc, recall = realized["roc_auc"], realized.get("recall")
-    base = (performance.get("reference") or {}).get("roc_auc")
-    text = f"ROC AUC {auc:.3f}" + (
-        f" (champion's reference {base:.3f})" if base is not None else ""
+    judged = labeled[-1].reference  # empty in reports stored before windows recorded it
+    base = (reference_metrics(judged) if judged else performance.get("reference") or {}).get(
+        "roc_auc"
     )
+    text = f"ROC AUC {auc:.3f}" + (f" (its reference {base:.3f})" if base is not None else "")
     if recall is not None:
         text += f", recall {recall:.3f}"
     text += f" in {labeled[-1].window_key[:10]}"
-    spread = performance.get("spread") or {}
+    spread = reference_spread(judged) if judged else performance.get("spread") or {}
     chunk = spread.get("roc_auc") or {}
     rows, n = spread.get("chunk_rows"), realized.get("labeled") or labeled[-1].rows
     if not chunk or not rows or not n:

@@ -16,13 +16,12 @@ and the rest of the view is still built.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from driftpilot.errors import DriftpilotError
-from driftpilot.monitor.report import WindowReport, history
+from driftpilot.monitor.report import WindowReport, history, reference_record
 from driftpilot.report.models import model_part
 from driftpilot.workspace import Workspace
 
@@ -177,17 +176,43 @@ def _performance(workspace: Workspace, reports: list[WindowReport]) -> dict[str,
                 "detectors": sorted(n for n, d in report.detectors.items() if d.get("fired")),
             }
         )
-    reference: dict[str, Any] = {}
-    spread: dict[str, Any] = {}
-    if workspace.reference_path.is_file():
-        performance = json.loads(workspace.reference_path.read_text()).get("performance") or {}
-        reference = {m: (performance.get("metrics") or {}).get(m) for m in METRICS}
-        chunks = performance.get("chunks") or {}
-        spread = {
-            "chunk_rows": performance.get("chunk_rows"),
-            **{m: chunks[m] for m in METRICS if m in chunks},  # mean and std over chunks
-        }
-    return {"windows": rows, "reference": reference, "spread": spread}
+    current = _current_reference(workspace)
+    # every stored window was judged against one reference: a new one (a promotion)
+    # recomputes them all at the next monitor run. Reports stored before windows recorded
+    # their reference were judged against the workspace's.
+    judged = (reports[-1].reference or current) if reports else current
+    return {
+        "windows": rows,
+        "reference": reference_metrics(judged),
+        "spread": reference_spread(judged),
+        # the workspace's reference, when the stored windows were not judged against it yet
+        "reference_pending": (
+            reference_metrics(current)
+            if current and judged.get("created_at") != current.get("created_at")
+            else None
+        ),
+    }
+
+
+def _current_reference(workspace: Workspace) -> dict[str, Any]:
+    """The workspace's reference in the form a window report records it."""
+    if not workspace.reference_path.is_file():
+        return {}
+    return reference_record(workspace.reference())
+
+
+def reference_metrics(reference: dict[str, Any]) -> dict[str, Any]:
+    """The model's performance on ``reference`` (a window report's ``reference``)."""
+    return {m: (reference.get("metrics") or {}).get(m) for m in METRICS}
+
+
+def reference_spread(reference: dict[str, Any]) -> dict[str, Any]:
+    """The spread over the reference's chunks: their size, and each metric's mean and std."""
+    chunks = reference.get("chunks") or {}
+    return {
+        "chunk_rows": reference.get("chunk_rows"),
+        **{m: chunks[m] for m in METRICS if m in chunks},
+    }
 
 
 def _segments(reports: list[WindowReport]) -> dict[str, Any]:
