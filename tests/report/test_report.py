@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from driftpilot.cli import app
 from driftpilot.monitor.report import history
-from driftpilot.report.figures import overlay_figure, segment_heatmap
+from driftpilot.report.figures import overlay_figure, performance_figure, segment_heatmap
 from driftpilot.report.html import render_html
 from driftpilot.report.sparkline import sparkline
 from driftpilot.report.view import build_view
@@ -86,6 +86,17 @@ def test_performance_is_judged_against_the_windows_own_reference(story, tmp_path
     floor = chunk["mean"] - 3 * chunk["std"] * math.sqrt(reference["chunk_rows"] / labels)
     assert f"its reference {reference['metrics']['roc_auc']:.3f}" in verdict["text"]
     assert f"alert below {floor:.3f}" in verdict["text"]
+    # the chart draws the same floor in every window, scaled to its labels
+    figure = performance_figure(performance, "roc_auc", "ROC AUC")
+    (trace,) = [t for t in figure["data"] if t["name"].startswith("alert floor")]
+    by_hand = [
+        chunk["mean"]
+        - 3 * chunk["std"] * math.sqrt(reference["chunk_rows"] / r.performance["labeled"])
+        for r in reports
+    ]
+    assert trace["y"] == pytest.approx(by_hand, rel=1e-12)
+    assert trace["y"][-1] == pytest.approx(floor)
+    assert "the champion's new reference" in figure["layout"]["title"]["text"]
     # the next monitor run judges every window against the new reference
     copy = tmp_path / "workspace"
     shutil.copytree(result.workspace, copy)

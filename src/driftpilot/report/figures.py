@@ -14,6 +14,8 @@ import html
 from itertools import pairwise
 from typing import Any
 
+from driftpilot.report.view import alert_floor
+
 __all__ = [
     "feature_age_figure",
     "overlay_figure",
@@ -128,7 +130,8 @@ def _upper(edges: list[float], reference: list[int], current: list[int]) -> floa
 
 def performance_figure(performance: dict[str, Any], metric: str, label: str) -> dict[str, Any]:
     """A metric per window: realized (once labels are in), the label-free estimate and its
-    band, and the reference's value."""
+    band, the reference's value and the floor below which a window's realized value is
+    beyond the noise of its label count."""
     rows = performance["windows"]
     x = [r["window"] for r in rows]
     band = [r["band"].get(metric) for r in rows]
@@ -154,7 +157,7 @@ def performance_figure(performance: dict[str, Any], metric: str, label: str) -> 
                 "line": {"width": 0},
                 "fill": "tonexty",
                 "fillcolor": "rgba(46,134,222,0.18)",
-                "name": "estimate band (±3 s.e.)",
+                "name": "its band (±3 s.e.)",
             },
         ]
     data += [
@@ -163,7 +166,7 @@ def performance_figure(performance: dict[str, Any], metric: str, label: str) -> 
             "x": x,
             "y": [r["estimate"].get(metric) for r in rows],
             "mode": "lines+markers",
-            "name": "estimated (CBPE, no labels)",
+            "name": "estimated (CBPE)",
             "line": {"color": ESTIMATE, "dash": "dash"},
         },
         {
@@ -175,6 +178,21 @@ def performance_figure(performance: dict[str, Any], metric: str, label: str) -> 
             "line": {"color": CURRENT, "width": 3},
         },
     ]
+    spread = performance.get("spread") or {}
+    floors = [alert_floor(spread, metric, r.get("labeled")) for r in rows]
+    if any(f is not None for f in floors):
+        data.append(
+            {
+                "type": "scatter",
+                "x": x,
+                "y": floors,
+                "mode": "lines",
+                "line": {"color": ALERT, "dash": "dash", "width": 1},
+                "name": "alert floor (−3σ)",
+                "hovertemplate": "%{y:.3f}: the reference − 3σ at the window's labels"
+                "<extra>alert floor</extra>",
+            }
+        )
     reference = (performance.get("reference") or {}).get(metric)
     shapes = []
     if reference is not None and x:

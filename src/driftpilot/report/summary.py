@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 from driftpilot.monitor.report import WindowReport
 from driftpilot.policy.decide import CHECK_PREFIX
-from driftpilot.report.view import reference_metrics, reference_spread
+from driftpilot.report.view import alert_floor, reference_metrics, reference_spread
 from driftpilot.workspace import Workspace
 
 __all__ = ["decisions_part", "incidents_part", "policy_verdict", "verdicts"]
@@ -89,13 +88,11 @@ def _performance_verdict(
         text += f", recall {recall:.3f}"
     text += f" in {labeled[-1].window_key[:10]}"
     spread = reference_spread(judged) if judged else performance.get("spread") or {}
-    chunk = spread.get("roc_auc") or {}
-    rows, n = spread.get("chunk_rows"), realized.get("labeled") or labeled[-1].rows
-    if not chunk or not rows or not n:
+    floor = alert_floor(spread, "roc_auc", realized.get("labeled") or labeled[-1].rows)
+    if floor is None:
         return _verdict(
             "performance", "ok" if base is None or auc >= base - 0.05 else "alert", text
         )
-    floor = chunk["mean"] - 3 * chunk["std"] * math.sqrt(rows / n)
     status = "alert" if auc < floor else "ok"
     return _verdict("performance", status, text + f"; alert below {floor:.3f}")
 

@@ -16,6 +16,7 @@ and the rest of the view is still built.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +26,7 @@ from driftpilot.monitor.report import WindowReport, history, reference_record
 from driftpilot.report.models import model_part
 from driftpilot.workspace import Workspace
 
-__all__ = ["METRICS", "build_view"]
+__all__ = ["METRICS", "alert_floor", "build_view", "reference_metrics", "reference_spread"]
 
 METRICS = ("roc_auc", "recall", "accuracy", "precision", "f1")
 MAX_OVERLAYS = 6
@@ -162,6 +163,7 @@ def _performance(workspace: Workspace, reports: list[WindowReport]) -> dict[str,
                 "window": _key(report),
                 "rows": report.rows,
                 "coverage": report.labels.get("coverage", 0),
+                "labeled": realized.get("labeled"),
                 "realized": {m: realized.get(m) for m in METRICS},
                 "estimate": {m: estimate.get(m) for m in METRICS},
                 "band": {m: (estimate.get("bands") or {}).get(m) for m in METRICS},
@@ -213,6 +215,16 @@ def reference_spread(reference: dict[str, Any]) -> dict[str, Any]:
         "chunk_rows": reference.get("chunk_rows"),
         **{m: chunks[m] for m in METRICS if m in chunks},
     }
+
+
+def alert_floor(spread: dict[str, Any], metric: str, labeled: float | None) -> float | None:
+    """Where a window of ``labeled`` rows is below its reference beyond sampling noise: the
+    reference chunks' mean − 3σ, σ scaled from the chunks' size to the window's (None when
+    the reference has no spread of ``metric`` or the window no labels)."""
+    chunk, rows = spread.get(metric) or {}, spread.get("chunk_rows")
+    if not chunk or not rows or not labeled:
+        return None
+    return float(chunk["mean"] - 3 * chunk["std"] * math.sqrt(rows / labeled))
 
 
 def _segments(reports: list[WindowReport]) -> dict[str, Any]:
