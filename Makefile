@@ -41,7 +41,7 @@ browser:
 demo: setup-app
 	$(RUN) driftpilot demo --dir demo-data
 
-# one worker per core (at most 4), each taking whole modules, longest first (tests/conftest.py)
+# one worker per CPU this process may use (at most 4), each taking whole modules, longest first (tests/conftest.py)
 test: setup browser
 	$(RUN) pytest -q -n auto --maxprocesses 4 --no-loadscope-reorder
 

@@ -39,9 +39,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: the CPUs this process may run on (a container's, not the host's)."""
+    import os
+
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+@pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     """Whole modules to a worker, so that each module's fixtures are built once (and tests
-    that build on the one before keep their order); the story's readers as one module."""
+    that build on the one before keep their order); the story's readers as one module.
+    Only for the default and ``--dist loadscope``: another ``--dist`` is xdist's own."""
+    if config.getvalue("dist") not in ("load", "loadscope"):
+        return None
     from xdist.scheduler import LoadScopeScheduling
 
     class ModuleScheduling(LoadScopeScheduling):

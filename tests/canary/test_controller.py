@@ -73,6 +73,8 @@ def test_a_good_challenger_goes_through_every_stage_to_champion(
     # samples of 200 scores runs high: the split of customers (salted with the canary's id,
     # new in every run) put it at 0.276 once, past the default limit of 0.2
     text = space.config_path.read_text()
+    assert "challenger_timeout_ms: 200" in text
+    assert "  min_evidence: 50" in text
     text = text.replace("challenger_timeout_ms: 200", "challenger_timeout_ms: 10000")
     space.config_path.write_text(
         text.replace("  min_evidence: 50", "  min_evidence: 50\n  max_divergence: 0.35")

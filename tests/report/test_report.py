@@ -96,7 +96,7 @@ def test_performance_is_judged_against_the_windows_own_reference(story, tmp_path
     ]
     assert trace["y"] == pytest.approx(by_hand, rel=1e-12)
     assert trace["y"][-1] == pytest.approx(floor)
-    assert "the champion's new reference" in figure["layout"]["title"]["text"]
+    assert "the workspace's new reference" in figure["layout"]["title"]["text"]
     # the next monitor run judges every window against the new reference
     copy = tmp_path / "workspace"
     shutil.copytree(result.workspace, copy)

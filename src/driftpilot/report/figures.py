@@ -211,7 +211,7 @@ def performance_figure(performance: dict[str, Any], metric: str, label: str) -> 
     pending = (performance.get("reference_pending") or {}).get(metric)
     if pending is not None:
         label += (
-            f"<br><sub>the champion's new reference, {pending:.3f}, "
+            f"<br><sub>the workspace's new reference, {pending:.3f}, "
             "applies from the next monitor run</sub>"
         )
     layout = _layout(label, shapes=shapes, xaxis={"type": "category", "gridcolor": "#eee"})
