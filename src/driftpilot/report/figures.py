@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 REFERENCE, CURRENT, ESTIMATE, ALERT = "#7f8c9a", "#e4572e", "#2e86de", "#c0392b"
-_LAYOUT = {
+_LAYOUT: dict[str, Any] = {
     "margin": {"l": 50, "r": 20, "t": 40, "b": 40},
     "height": 320,
     "legend": {"orientation": "h", "y": -0.2},
@@ -208,15 +208,15 @@ def performance_figure(performance: dict[str, Any], metric: str, label: str) -> 
             }
         )
         label += f" (the windows' reference {reference:.3f}, dotted)"
+    extra: dict[str, Any] = {}
     pending = (performance.get("reference_pending") or {}).get(metric)
     if pending is not None:
         label += (
             f"<br><sub>the workspace's new reference, {pending:.3f}, "
             "applies from the next monitor run</sub>"
         )
-    layout = _layout(label, shapes=shapes, xaxis={"type": "category", "gridcolor": "#eee"})
-    if pending is not None:
-        layout["margin"] = {**layout["margin"], "t": 64}  # room for the second title line
+        extra["margin"] = {**_LAYOUT["margin"], "t": 64}  # room for the second title line
+    layout = _layout(label, shapes=shapes, xaxis={"type": "category", "gridcolor": "#eee"}, **extra)
     return {"data": data, "layout": layout}
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from driftpilot.monitor.report import WindowReport
 from driftpilot.policy.decide import CHECK_PREFIX
-from driftpilot.report.view import alert_floor, reference_metrics, reference_spread
+from driftpilot.report.view import alert_floor
 from driftpilot.workspace import Workspace
 
 __all__ = ["decisions_part", "incidents_part", "policy_verdict", "verdicts"]
@@ -79,15 +79,13 @@ def _performance_verdict(
         return _verdict("performance", "none", "no labeled window yet")
     realized = labeled[-1].performance or {}
     auc, recall = realized["roc_auc"], realized.get("recall")
-    judged = labeled[-1].reference  # empty in reports stored before windows recorded it
-    base = (reference_metrics(judged) if judged else performance.get("reference") or {}).get(
-        "roc_auc"
-    )
+    # the reference the stored windows were judged against (one for all of them)
+    base = (performance.get("reference") or {}).get("roc_auc")
     text = f"ROC AUC {auc:.3f}" + (f" (its reference {base:.3f})" if base is not None else "")
     if recall is not None:
         text += f", recall {recall:.3f}"
     text += f" in {labeled[-1].window_key[:10]}"
-    spread = reference_spread(judged) if judged else performance.get("spread") or {}
+    spread = performance.get("spread") or {}
     floor = alert_floor(spread, "roc_auc", realized.get("labeled") or labeled[-1].rows)
     if floor is None:
         return _verdict(

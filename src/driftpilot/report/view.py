@@ -26,7 +26,7 @@ from driftpilot.monitor.report import WindowReport, history, reference_record
 from driftpilot.report.models import model_part
 from driftpilot.workspace import Workspace
 
-__all__ = ["METRICS", "alert_floor", "build_view", "reference_metrics", "reference_spread"]
+__all__ = ["METRICS", "alert_floor", "build_view"]
 
 METRICS = ("roc_auc", "recall", "accuracy", "precision", "f1")
 MAX_OVERLAYS = 6
@@ -185,11 +185,11 @@ def _performance(workspace: Workspace, reports: list[WindowReport]) -> dict[str,
     judged = (reports[-1].reference or current) if reports else current
     return {
         "windows": rows,
-        "reference": reference_metrics(judged),
-        "spread": reference_spread(judged),
+        "reference": _reference_metrics(judged),
+        "spread": _reference_spread(judged),
         # the workspace's reference, when the stored windows were not judged against it yet
         "reference_pending": (
-            reference_metrics(current)
+            _reference_metrics(current)
             if current and judged.get("created_at") != current.get("created_at")
             else None
         ),
@@ -203,12 +203,12 @@ def _current_reference(workspace: Workspace) -> dict[str, Any]:
     return reference_record(workspace.reference())
 
 
-def reference_metrics(reference: dict[str, Any]) -> dict[str, Any]:
+def _reference_metrics(reference: dict[str, Any]) -> dict[str, Any]:
     """The model's performance on ``reference`` (a window report's ``reference``)."""
     return {m: (reference.get("metrics") or {}).get(m) for m in METRICS}
 
 
-def reference_spread(reference: dict[str, Any]) -> dict[str, Any]:
+def _reference_spread(reference: dict[str, Any]) -> dict[str, Any]:
     """The spread over the reference's chunks: their size, and each metric's mean and std."""
     chunks = reference.get("chunks") or {}
     return {
